@@ -1,0 +1,189 @@
+"""Per-account behavioural features over event-time windows, in bounded state.
+
+``AccountFeatures.update`` runs once per request event and is O(1): it adds to fixed
+rings, moments and small arrays. ``AccountFeatures.values`` runs on the scoring
+cadence and returns the feature vector (name → number) that detectors score.
+
+``FEATURES`` is the registry: every feature a detector may use, with the phrase and
+unit that alert reasons print. A feature not in the registry cannot be emitted.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass
+
+from detectors.prompts import AREAS, PromptProfile
+from detectors.records import RequestEvent
+from detectors.windows import DAY, HOUR, BucketRing, DecayedMoments, LastSeen, normalised_entropy
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    """How one feature is described in alert reasons."""
+
+    phrase: str
+    fmt: str = "{:,.0f}"
+
+
+FEATURES: dict[str, FeatureSpec] = {
+    "req_1h": FeatureSpec("requests in 1 h"),
+    "req_24h": FeatureSpec("requests in 24 h"),
+    "in_tokens_24h": FeatureSpec("input tokens in 24 h"),
+    "out_tokens_24h": FeatureSpec("output tokens in 24 h"),
+    "out_tokens_per_req": FeatureSpec("output tokens per request (24 h)"),
+    "out_in_ratio": FeatureSpec("output/input token ratio (24 h)", "{:.2f}"),
+    "active_hours_24h": FeatureSpec("active hours of the last 24"),
+    "req_per_active_hour": FeatureSpec("requests per active hour (24 h)"),
+    "iat_cv": FeatureSpec("inter-arrival coefficient of variation", "{:.2f}"),
+    "hour_entropy": FeatureSpec("spread of activity over the hours of the day", "{:.2f}"),
+    "area_count_24h": FeatureSpec(f"capability areas (of {len(AREAS)}) covered in 24 h"),
+    "area_entropy": FeatureSpec("evenness of capability-area coverage", "{:.2f}"),
+    "reasoning_share": FeatureSpec("share of prompts demanding step-by-step reasoning", "{:.2f}"),
+    "mc_share": FeatureSpec("share of multiple-choice prompts", "{:.2f}"),
+    "enum_share": FeatureSpec("share of prompts walking a numbered list in order", "{:.2f}"),
+    "template_diversity": FeatureSpec("distinct templates among recent prompts", "{:.2f}"),
+    "max_tokens_mean": FeatureSpec("mean max_tokens requested"),
+    "account_age_days": FeatureSpec("account age (days)", "{:.1f}"),
+}
+
+# Metrics summed per hourly bucket.
+_REQ, _IN, _OUT, _PROMPTS, _REASON, _MC, _ENUM, _MAXTOK, _MAXTOK_N = range(9)
+_N_METRICS = 9
+_RECENT_TEMPLATES = 64
+_HIST_CAP = 4096.0  # histograms are halved past this total: bounded, recent-weighted
+
+
+class AccountFeatures:
+    """Bounded behavioural state of one account, updated per event.
+
+    Args:
+        gap_alpha: weight of the newest inter-arrival gap in the decayed moments.
+
+    """
+
+    __slots__ = (
+        "_area_hist",
+        "_areas",
+        "_fine",
+        "_gaps",
+        "_hour_hist",
+        "_hourly",
+        "_last_enum",
+        "_templates",
+        "_tpl_pos",
+        "created_ts",
+        "events",
+        "first_ts",
+        "last_ts",
+    )
+
+    def __init__(self, gap_alpha: float = 0.05) -> None:
+        self.events = 0
+        self.first_ts = math.inf
+        self.last_ts = -math.inf
+        self.created_ts: float | None = None
+        self._hourly = BucketRing(24, HOUR, _N_METRICS)
+        self._fine = BucketRing(12, 300.0, 1)
+        self._gaps = DecayedMoments(gap_alpha)
+        self._hour_hist = array("d", bytes(8 * 24))
+        self._areas = LastSeen(len(AREAS))
+        self._area_hist = array("d", bytes(8 * len(AREAS)))
+        self._templates = array("Q", bytes(8 * _RECENT_TEMPLATES))
+        self._tpl_pos = 0
+        self._last_enum: int | None = None
+
+    def update(self, ev: RequestEvent, profile: PromptProfile | None) -> None:
+        """Fold one request event (and its prompt's profile, if any) into the state."""
+        ts = ev.ts
+        self.events += 1
+        self.first_ts = min(self.first_ts, ts)
+        if ev.account_created_ts is not None and (
+            self.created_ts is None or ev.account_created_ts < self.created_ts
+        ):
+            self.created_ts = ev.account_created_ts
+        in_order = ts >= self.last_ts
+        if in_order:
+            if self.events > 1:
+                self._gaps.update(ts - self.last_ts)
+            self.last_ts = ts
+
+        reasoning = mc = enum_step = 0.0
+        prompts = 0.0
+        if profile is not None:
+            prompts = 1.0
+            reasoning = profile.reasoning
+            mc = 1.0 if profile.multiple_choice else 0.0
+            if profile.enumeration is not None:
+                if self._last_enum is not None and profile.enumeration == self._last_enum + 1:
+                    enum_step = 1.0
+                self._last_enum = profile.enumeration
+            if profile.area >= 0:
+                self._areas.touch(profile.area, ts)
+                _bump(self._area_hist, profile.area)
+            self._templates[self._tpl_pos] = profile.template
+            self._tpl_pos = (self._tpl_pos + 1) % _RECENT_TEMPLATES
+        maxtok = float(ev.max_tokens) if ev.max_tokens is not None else 0.0
+        self._hourly.add(
+            ts,
+            (
+                1.0,
+                float(ev.input_tokens or 0),
+                float(ev.output_tokens or 0),
+                prompts,
+                reasoning,
+                mc,
+                enum_step,
+                maxtok,
+                1.0 if ev.max_tokens is not None else 0.0,
+            ),
+        )
+        self._fine.add(ts, (1.0,))
+        _bump(self._hour_hist, int(ts // HOUR) % 24)
+
+    def values(self, now: float) -> dict[str, float]:
+        """Return the feature vector at event time ``now``.
+
+        Every key is in ``FEATURES``; a feature whose input the account never sent
+        (``account_age_days`` without ``account_created_ts``) is left out, not faked.
+        """
+        h = self._hourly
+        req = h.total(_REQ, now)
+        tin = h.total(_IN, now)
+        tout = h.total(_OUT, now)
+        prompts = h.total(_PROMPTS, now)
+        active = h.active(_REQ, now)
+        maxtok_n = h.total(_MAXTOK_N, now)
+        seen = min(_RECENT_TEMPLATES, self.events)
+        distinct = len(set(self._templates[:seen])) if seen else 0
+        out = {
+            "req_1h": self._fine.total(0, now),
+            "req_24h": req,
+            "in_tokens_24h": tin,
+            "out_tokens_24h": tout,
+            "out_tokens_per_req": tout / req if req else 0.0,
+            "out_in_ratio": tout / (tin + 1.0),
+            "active_hours_24h": float(active),
+            "req_per_active_hour": req / active if active else 0.0,
+            "iat_cv": self._gaps.cv if self._gaps.count >= 10 else 0.0,
+            "hour_entropy": normalised_entropy(self._hour_hist),
+            "area_count_24h": float(self._areas.count_since(now - DAY)),
+            "area_entropy": normalised_entropy(self._area_hist),
+            "reasoning_share": h.total(_REASON, now) / prompts if prompts else 0.0,
+            "mc_share": h.total(_MC, now) / prompts if prompts else 0.0,
+            "enum_share": h.total(_ENUM, now) / prompts if prompts else 0.0,
+            "template_diversity": distinct / seen if seen else 0.0,
+            "max_tokens_mean": h.total(_MAXTOK, now) / maxtok_n if maxtok_n else 0.0,
+        }
+        if self.created_ts is not None:
+            out["account_age_days"] = max(0.0, (now - self.created_ts) / DAY)
+        return out
+
+
+def _bump(hist: array[float], index: int) -> None:
+    """Add one to ``hist[index]``, halving every bin once the total passes the cap."""
+    hist[index] += 1.0
+    if sum(hist) >= _HIST_CAP:
+        for i in range(len(hist)):
+            hist[i] *= 0.5

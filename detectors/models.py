@@ -1,0 +1,406 @@
+"""Online, population-relative scorers for account feature vectors.
+
+The contract is river's: ``score_one(x)`` then ``learn_one(x)``, a dict of features in,
+a float out, update methods return ``None``. What a detector learns is the population
+of accounts it has seen (never the accounts the policy flagged: the processor does not
+call ``learn_one`` for them), so a campaign cannot teach the model that it is normal.
+
+Every detector calibrates its own raw score to [0, 1] against the rolling history of
+raw scores it learned from (an empirical CDF), so no raw cut-off is shared across
+detectors and the policy's thresholds read as "how rare among peers".
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from river.utils import SortedWindow
+
+from detectors.exceptions import ConfigError
+from detectors.features import FEATURES
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """What every detector offers the processor and the policy."""
+
+    name: str
+
+    @property
+    def ready(self) -> bool:
+        """Whether the detector has seen enough of the population to be trusted."""
+        ...
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        """Return the calibrated anomaly score of ``x`` in [0, 1] (0 while not ready)."""
+        ...
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        """Fold ``x`` into the population reference and the calibration history."""
+        ...
+
+    def explain(self, x: Mapping[str, float]) -> list[str]:
+        """Return human-readable reasons, with numbers and population reference, for ``x``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureScale:
+    """How one feature is compared with the population.
+
+    Args:
+        name: a key of ``FEATURES``.
+        log: compare ``log1p(value)`` instead of the value (heavy-tailed counts).
+        min_scale: floor of the robust spread, in transformed units, so a feature
+            on which most accounts agree exactly (spread 0) does not blow up.
+
+    """
+
+    name: str
+    log: bool = False
+    min_scale: float = 0.1
+
+    def transform(self, value: float) -> float:
+        """Map a raw feature value onto the scale it is compared on."""
+        return math.log1p(max(value, 0.0)) if self.log else value
+
+
+class PopulationReference:
+    """Rolling sample of feature values across accounts, with robust statistics.
+
+    Args:
+        scales: the features tracked and how each is compared.
+        window: how many recent learned vectors the reference keeps (bounded).
+
+    """
+
+    def __init__(self, scales: Sequence[FeatureScale], window: int = 2048) -> None:
+        for s in scales:
+            if s.name not in FEATURES:
+                raise ConfigError(f"unknown feature {s.name!r}")
+        self.scales = tuple(scales)
+        self.window = window
+        self._values: dict[str, SortedWindow[float]] = {
+            s.name: SortedWindow(size=window) for s in scales
+        }
+
+    def __len__(self) -> int:
+        return min(len(w) for w in self._values.values()) if self._values else 0
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        """Add the transformed values of the features present in ``x``."""
+        for s in self.scales:
+            v = x.get(s.name)
+            if v is not None:
+                self._values[s.name].append(s.transform(v))
+
+    def quantile(self, name: str, q: float) -> float:
+        """Return the ``q`` quantile of feature ``name`` in its raw (untransformed) units."""
+        scale = next(s for s in self.scales if s.name == name)
+        data = self._values[name]
+        if not data:
+            return 0.0
+        v = data[min(len(data) - 1, int(q * len(data)))]
+        return math.expm1(v) if scale.log else v
+
+    def z(self, scale: FeatureScale, value: float) -> float:
+        """Robust z of ``value``: distance above the median in units of the IQR spread."""
+        data = self._values[scale.name]
+        n = len(data)
+        if n == 0:
+            return 0.0
+        med = data[n // 2]
+        spread = (data[(3 * n) // 4] - data[n // 4]) / 1.349
+        return (scale.transform(value) - med) / max(spread, scale.min_scale)
+
+
+class Calibrator:
+    """Map raw scores to [0, 1] by how rare they are in a rolling window of past raw scores.
+
+    Below the window's ``tail_q`` quantile the calibrated score is the empirical CDF.
+    Above it, the tail is extrapolated with an exponential fitted to the excesses over
+    that quantile (peaks over threshold, as in SPOT; Siffer et al., KDD 2017): a raw
+    score far beyond everything seen gets a score close to 1 instead of being capped
+    at ``n / (n + 1)``. The exponential's scale comes from the *median* excess
+    (``median / ln 2``), and by default the tail starts at the median of the history:
+    a campaign of many accounts that are not yet flagged can make up a large share of
+    the history's top percent, but barely moves its median and median excess, so it
+    cannot stretch the scale and hide itself.
+
+    Args:
+        window: how many past raw scores are kept.
+        tail_q: quantile above which the tail is extrapolated.
+        refit_every: learned scores between refits of the tail.
+
+    """
+
+    def __init__(self, window: int = 4096, tail_q: float = 0.5, refit_every: int = 64) -> None:
+        self._history: SortedWindow[float] = SortedWindow(size=window)
+        self.tail_q = tail_q
+        self.refit_every = refit_every
+        self._since_fit = 0
+        self._tail: tuple[float, float] | None = None  # (threshold, exponential scale)
+
+    def __len__(self) -> int:
+        return len(self._history)
+
+    def _fit_tail(self) -> tuple[float, float] | None:
+        """Return (threshold, exponential scale) of the history's upper tail, if any."""
+        h = self._history
+        n = len(h)
+        if n < 50:
+            return None
+        start = int(self.tail_q * n)
+        threshold = h[start]
+        tail = h.data[start:]
+        median_excess = tail[len(tail) // 2] - threshold
+        return (threshold, median_excess / math.log(2)) if median_excess > 0.0 else None
+
+    def calibrate(self, raw: float) -> float:
+        """Return the calibrated score of ``raw`` in [0, 1]."""
+        h = self._history
+        n = len(h)
+        if n == 0:
+            return 0.0
+        if self._tail is None or self._since_fit >= self.refit_every:
+            self._tail, self._since_fit = self._fit_tail(), 0
+        if self._tail is not None and raw > self._tail[0]:
+            threshold, scale = self._tail
+            return 1.0 - (1.0 - self.tail_q) * math.exp(-(raw - threshold) / scale)
+        lo = bisect.bisect_left(h, raw)
+        hi = bisect.bisect_right(h, raw, lo=lo)
+        return (lo + 0.5 * (hi - lo)) / (n + 1)
+
+    def learn_one(self, raw: float) -> None:
+        """Add a raw score to the history."""
+        self._history.append(raw)
+        self._since_fit += 1
+
+
+class RobustPeerDetector:
+    """Score how far an account's features sit above its peers' (robust z, calibrated).
+
+    The raw score is the mean of the ``top`` largest positive robust z values among the
+    detector's features, scaled down by ``damp`` features (values in [0, 1] that make
+    the pattern benign, e.g. the multiple-choice share of an evaluation harness).
+
+    Args:
+        name: the detector's name, as alerts list it.
+        scales: the features compared with the population.
+        top: how many of the strongest deviations are averaged.
+        damp: features whose value ``d`` multiplies the raw score by ``1 - d``.
+        window: population and calibration window size.
+        min_population: learned vectors needed before the detector is ready.
+        z_reason: robust z above which a feature is named in the reasons.
+
+    """
+
+    def __init__(
+        self,
+        name: str,
+        scales: Sequence[FeatureScale],
+        top: int = 1,
+        damp: Sequence[str] = (),
+        window: int = 2048,
+        min_population: int = 200,
+        z_reason: float = 3.0,
+        z_cap: float = 8.0,
+    ) -> None:
+        if top < 1 or top > len(scales):
+            raise ConfigError(f"top must be in [1, {len(scales)}], got {top}")
+        for d in damp:
+            if d not in FEATURES:
+                raise ConfigError(f"unknown damping feature {d!r}")
+        self.name = name
+        self.top = top
+        self.damp = tuple(damp)
+        self.min_population = min_population
+        self.z_reason = z_reason
+        self.z_cap = z_cap
+        self.population = PopulationReference(scales, window)
+        self.calibrator = Calibrator(2 * window)
+
+    @property
+    def ready(self) -> bool:
+        """Whether enough accounts were learned to judge against."""
+        return len(self.calibrator) >= self.min_population
+
+    def _zs(self, x: Mapping[str, float]) -> list[tuple[float, FeatureScale]]:
+        """Return (robust z, scale) for every feature present in ``x``, strongest first."""
+        cap = self.z_cap
+        zs = [
+            (min(max(self.population.z(s, v), -cap), cap), s)
+            for s in self.population.scales
+            if (v := x.get(s.name)) is not None
+        ]
+        zs.sort(key=lambda t: t[0], reverse=True)
+        return zs
+
+    def raw_score(self, x: Mapping[str, float]) -> float:
+        """Return the uncalibrated score (mean of the strongest positive deviations)."""
+        zs = self._zs(x)[: self.top]
+        if not zs:
+            return 0.0
+        raw = sum(max(z, 0.0) for z, _ in zs) / self.top
+        for d in self.damp:
+            raw *= 1.0 - min(max(x.get(d, 0.0), 0.0), 1.0)
+        return raw
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        """Return the calibrated score in [0, 1]; 0 while the detector is not ready."""
+        if not self.ready:
+            return 0.0
+        return self.calibrator.calibrate(self.raw_score(x))
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        """Learn ``x`` as one more peer, and its raw score as calibration history."""
+        if len(self.population) >= self.min_population // 2:
+            self.calibrator.learn_one(self.raw_score(x))
+        self.population.learn_one(x)
+
+    def explain(self, x: Mapping[str, float]) -> list[str]:
+        """Name each feature whose deviation passes ``z_reason``, with the peers' p99.9."""
+        reasons = []
+        for z, s in self._zs(x):
+            if z < self.z_reason:
+                break
+            spec = FEATURES[s.name]
+            value = spec.fmt.format(x[s.name])
+            ref = spec.fmt.format(self.population.quantile(s.name, 0.999))
+            reasons.append(f"{spec.phrase} {value} (population p99.9: {ref})")
+        return reasons
+
+
+class ConjunctiveDetector:
+    """Score accounts that stand out on *every* one of several aspects at once.
+
+    The raw score is the geometric mean of the parts' raw scores (each a mean of robust
+    z values against the population), so an account must deviate on all aspects to
+    score high: broad coverage alone (a curious power user) or reasoning demands alone
+    (a chain-of-thought benchmark, a tutoring app) do not. The joint raw score is
+    calibrated against its own rolling history, like any detector's.
+
+    Args:
+        name: the detector's name, as alerts list it.
+        parts: the aspects; their populations are learned through this detector.
+        min_population: learned vectors needed before the detector is ready.
+        window: calibration window size.
+
+    """
+
+    def __init__(
+        self,
+        name: str,
+        parts: Sequence[RobustPeerDetector],
+        min_population: int = 200,
+        window: int = 4096,
+    ) -> None:
+        if not parts:
+            raise ConfigError("a conjunctive detector needs at least one part")
+        self.name = name
+        self.parts = tuple(parts)
+        self.min_population = min_population
+        self.calibrator = Calibrator(window)
+
+    @property
+    def ready(self) -> bool:
+        """Whether enough accounts were learned to judge against."""
+        return len(self.calibrator) >= self.min_population
+
+    def raw_score(self, x: Mapping[str, float]) -> float:
+        """Return the geometric mean of the parts' raw scores."""
+        product = 1.0
+        for part in self.parts:
+            product *= part.raw_score(x)
+        return math.pow(product, 1.0 / len(self.parts))
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        """Return the calibrated score in [0, 1]; 0 while the detector is not ready."""
+        if not self.ready:
+            return 0.0
+        return self.calibrator.calibrate(self.raw_score(x))
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        """Learn ``x`` as one more peer in every part, and its raw score as history."""
+        if min(len(p.population) for p in self.parts) >= self.min_population // 2:
+            self.calibrator.learn_one(self.raw_score(x))
+        for part in self.parts:
+            part.population.learn_one(x)
+
+    def explain(self, x: Mapping[str, float]) -> list[str]:
+        """Return the parts' reasons, in part order."""
+        return [r for part in self.parts for r in part.explain(x)]
+
+
+def volume_detector(window: int = 2048, min_population: int = 200) -> RobustPeerDetector:
+    """Build the ``volume`` detector: request and token volume far above peers."""
+    return RobustPeerDetector(
+        "volume",
+        [
+            FeatureScale("req_24h", log=True),
+            FeatureScale("req_1h", log=True),
+            FeatureScale("out_tokens_24h", log=True),
+            FeatureScale("req_per_active_hour", log=True),
+        ],
+        top=2,
+        window=window,
+        min_population=min_population,
+    )
+
+
+def coverage_detector(window: int = 2048, min_population: int = 200) -> RobustPeerDetector:
+    """Build the ``coverage`` detector: systematic sweeps across capability areas.
+
+    Breadth (how many capability areas, how evenly) or an ordered walk through a
+    numbered list. Damped by the multiple-choice share: a benchmark run sweeps
+    subjects too, but in short-answer, multiple-choice shape.
+    """
+    return RobustPeerDetector(
+        "coverage",
+        [
+            FeatureScale("area_count_24h", log=True),
+            FeatureScale("area_entropy", min_scale=0.05),
+            FeatureScale("enum_share", min_scale=0.05),
+        ],
+        top=1,
+        damp=("mc_share",),
+        window=window,
+        min_population=min_population,
+    )
+
+
+def harvest_detector(window: int = 2048, min_population: int = 200) -> RobustPeerDetector:
+    """Build the ``harvest`` detector: answers harvested for training data.
+
+    Demands for step-by-step reasoning or full chains of thought, long outputs, and
+    large ``max_tokens``. Damped by the multiple-choice share, like ``coverage``.
+    """
+    return RobustPeerDetector(
+        "harvest",
+        [
+            FeatureScale("reasoning_share", min_scale=0.05),
+            FeatureScale("out_tokens_per_req", log=True),
+            FeatureScale("max_tokens_mean", log=True),
+        ],
+        top=2,
+        damp=("mc_share",),
+        window=window,
+        min_population=min_population,
+    )
+
+
+def distill_detector(window: int = 2048, min_population: int = 200) -> ConjunctiveDetector:
+    """Build the ``distill`` detector: a systematic sweep *and* harvested answers at once."""
+    return ConjunctiveDetector(
+        "distill",
+        [
+            coverage_detector(window, min_population),
+            harvest_detector(window, min_population),
+        ],
+        min_population=min_population,
+        window=2 * window,
+    )

@@ -1,0 +1,102 @@
+"""Unit tests for per-account features, with hand-computed expectations."""
+
+import pytest
+from detectors.prompts import AREAS, PromptProfile
+
+from detectors.features import FEATURES, AccountFeatures
+from detectors.records import RequestEvent
+
+T0 = 1_700_000_000.0 - (1_700_000_000.0 % 86400)  # a midnight, so hour buckets are aligned
+
+
+def _profile(area=0, reasoning=0.0, mc=False, enum=None, template=1):
+    return PromptProfile(
+        template=template,
+        prefix=0,
+        simhash=0,
+        area=area,
+        area_confidence=1.0,
+        reasoning=reasoning,
+        multiple_choice=mc,
+        enumeration=enum,
+        n_tokens=10,
+    )
+
+
+def _ev(ts, **kw):
+    return RequestEvent(ts=ts, account_id="a", **kw)
+
+
+def test_volume_and_tokens_over_windows():
+    f = AccountFeatures()
+    f.update(_ev(T0 + 10, input_tokens=100, output_tokens=300, max_tokens=1000), None)
+    f.update(_ev(T0 + 3 * 3600, input_tokens=50, output_tokens=100, max_tokens=3000), None)
+    f.update(_ev(T0 + 3 * 3600 + 60, input_tokens=50, output_tokens=200), None)
+    x = f.values(T0 + 3 * 3600 + 120)
+    assert x["req_24h"] == 3
+    assert x["req_1h"] == 2
+    assert x["in_tokens_24h"] == 200
+    assert x["out_tokens_24h"] == 600
+    assert x["out_tokens_per_req"] == pytest.approx(200.0)
+    assert x["out_in_ratio"] == pytest.approx(600 / 201)
+    assert x["active_hours_24h"] == 2
+    assert x["req_per_active_hour"] == pytest.approx(1.5)
+    assert x["max_tokens_mean"] == pytest.approx(2000.0)  # only the 2 events that set it
+    # a day later the first event has left the 24 h window
+    later = f.values(T0 + 24 * 3600 + 30)
+    assert later["req_24h"] == 2
+    assert set(x) <= set(FEATURES)
+
+
+def test_prompt_shares_and_coverage():
+    f = AccountFeatures()
+    profiles = [
+        _profile(area=0, reasoning=1.0, enum=1),
+        _profile(area=1, reasoning=0.5, enum=2),
+        _profile(area=2, reasoning=0.0, enum=3, mc=True),
+        _profile(area=2, reasoning=0.5, enum=7),
+    ]
+    for i, p in enumerate(profiles):
+        f.update(_ev(T0 + i * 60), p)
+    f.update(_ev(T0 + 300), None)  # no prompt: counts as a request, not in prompt shares
+    x = f.values(T0 + 400)
+    assert x["area_count_24h"] == 3
+    assert x["reasoning_share"] == pytest.approx(2.0 / 4)
+    assert x["mc_share"] == pytest.approx(1 / 4)
+    assert x["enum_share"] == pytest.approx(2 / 4)  # 1->2 and 2->3 are in-order steps
+    assert x["req_24h"] == 5
+    assert 0.0 < x["area_entropy"] <= 1.0
+
+
+def test_template_diversity():
+    f = AccountFeatures()
+    for i in range(10):
+        f.update(_ev(T0 + i), _profile(template=i % 2))
+    assert f.values(T0 + 20)["template_diversity"] == pytest.approx(2 / 10)
+
+
+def test_timing_regular_machine_pacing_has_low_cv():
+    f = AccountFeatures()
+    for i in range(30):
+        f.update(_ev(T0 + i * 60.0), None)
+    assert f.values(T0 + 1800)["iat_cv"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_account_age_only_when_known():
+    f = AccountFeatures()
+    f.update(_ev(T0), None)
+    assert "account_age_days" not in f.values(T0)
+    f.update(_ev(T0 + 10, account_created_ts=T0 - 2 * 86400), None)
+    assert f.values(T0 + 10)["account_age_days"] == pytest.approx(2.0 + 10 / 86400)
+
+
+def test_late_event_updates_window_without_breaking_timing():
+    f = AccountFeatures()
+    f.update(_ev(T0 + 1000), None)
+    f.update(_ev(T0 + 500), None)  # late
+    assert f.last_ts == T0 + 1000
+    assert f.values(T0 + 1000)["req_24h"] == 2
+
+
+def test_areas_constant_is_a_tuple_of_names():
+    assert len(AREAS) >= 10 and all(isinstance(a, str) for a in AREAS)

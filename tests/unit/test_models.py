@@ -1,0 +1,159 @@
+"""Unit tests for detectors: population reference, calibration and the shared contract."""
+
+import copy
+import math
+import pickle
+import random
+
+import pytest
+
+from detectors.exceptions import ConfigError
+from detectors.models import (
+    Calibrator,
+    Detector,
+    FeatureScale,
+    PopulationReference,
+    RobustPeerDetector,
+    coverage_detector,
+    harvest_detector,
+    volume_detector,
+)
+
+
+def test_calibrator_is_empirical_cdf():
+    c = Calibrator(window=4)
+    assert c.calibrate(1.0) == 0.0  # no history
+    for v in (1.0, 2.0, 3.0, 4.0):
+        c.learn_one(v)
+    assert c.calibrate(0.0) == 0.0
+    assert c.calibrate(2.5) == pytest.approx(2 / 5)
+    assert c.calibrate(2.0) == pytest.approx(1.5 / 5)  # tie counts half
+    assert c.calibrate(99.0) == pytest.approx(4 / 5)
+    c.learn_one(5.0)  # window 4: drops 1.0
+    assert c.calibrate(1.5) == 0.0
+
+
+def test_calibrator_tail_scale_resists_a_contaminated_tail():
+    clean, dirty = Calibrator(window=1000, refit_every=1), Calibrator(window=1000, refit_every=1)
+    for i in range(1000):
+        clean.learn_one(float(i % 100))
+        # the same, but 5% of the history is far-out abusers not yet flagged
+        dirty.learn_one(float(i % 100) if i % 20 else 1000.0 + i)
+    assert dirty.calibrate(500.0) > 0.999
+    # a mean-excess fit would give dirty.calibrate(95.0) ~ 0.81 here
+    assert abs(dirty.calibrate(95.0) - clean.calibrate(95.0)) < 0.05
+
+
+def test_calibrator_extrapolates_the_tail_beyond_history():
+    c = Calibrator(window=1000, tail_q=0.9, refit_every=1)
+    for i in range(1000):
+        c.learn_one(float(i % 100))  # uniform 0..99, ten of each
+    # below the 0.9 quantile (90.0): plain empirical CDF
+    assert c.calibrate(50.0) == pytest.approx(505 / 1001)
+    # above it: 1 - 0.1 * exp(-(x - 90) / scale); excesses 0..9, ten each: median 5,
+    # so the exponential's scale is 5 / ln 2
+    assert c.calibrate(99.0) == pytest.approx(1 - 0.1 * math.exp(-9 * math.log(2) / 5))
+    assert c.calibrate(1000.0) > 0.999999
+    assert c.calibrate(1000.0) <= 1.0
+
+
+def test_population_reference_robust_z():
+    ref = PopulationReference([FeatureScale("req_24h", min_scale=0.5)], window=100)
+    for v in range(1, 102):  # keeps 2..101
+        ref.learn_one({"req_24h": float(v)})
+    # median of 2..101 (100 values) at index 50 is 52; IQR = data[75]-data[25] = 77-27 = 50
+    z = ref.z(ref.scales[0], 52.0 + 50.0 / 1.349)
+    assert z == pytest.approx(1.0)
+    assert ref.quantile("req_24h", 0.0) == 2.0
+    assert ref.quantile("req_24h", 0.999) == 101.0
+
+
+def test_min_scale_floors_degenerate_spread():
+    ref = PopulationReference([FeatureScale("reasoning_share", min_scale=0.05)], window=50)
+    for _ in range(50):
+        ref.learn_one({"reasoning_share": 0.0})
+    assert ref.z(ref.scales[0], 0.5) == pytest.approx(10.0)
+
+
+def test_unknown_feature_is_a_config_error():
+    with pytest.raises(ConfigError):
+        PopulationReference([FeatureScale("no_such_feature")])
+    with pytest.raises(ConfigError):
+        RobustPeerDetector("x", [FeatureScale("req_24h")], top=2)
+
+
+def _population(seed, n):
+    rng = random.Random(seed)
+    for _ in range(n):
+        yield {
+            "req_24h": rng.lognormvariate(4, 1),
+            "req_1h": rng.lognormvariate(2, 1),
+            "out_tokens_24h": rng.lognormvariate(9, 1),
+            "req_per_active_hour": rng.lognormvariate(2, 0.5),
+            "area_count_24h": float(rng.randint(1, 5)),
+            "area_entropy": rng.random() * 0.5,
+            "reasoning_share": rng.random() * 0.2,
+            "enum_share": 0.0,
+            "out_tokens_per_req": rng.lognormvariate(5, 0.5),
+            "max_tokens_mean": rng.lognormvariate(7, 0.5),
+            "mc_share": 0.0,
+        }
+
+
+DETECTORS = [volume_detector, coverage_detector, harvest_detector]
+
+
+@pytest.mark.parametrize("make", DETECTORS)
+def test_contract_warm_up_then_outlier_scores_high(make):
+    det: Detector = make(window=512, min_population=100)
+    assert isinstance(det, Detector)
+    xs = list(_population(1, 400))
+    assert det.score_one(xs[0]) == 0.0  # not ready: no judgement
+    for x in xs:
+        det.learn_one(x)
+    assert det.ready
+    typical = sorted(det.score_one(x) for x in _population(2, 200))
+    assert typical[len(typical) // 2] < 0.8
+    outlier = dict(xs[0])
+    for k, v in outlier.items():
+        outlier[k] = v * 1000 + 1 if k != "mc_share" else 0.0
+    outlier["area_entropy"] = outlier["reasoning_share"] = outlier["enum_share"] = 1.0
+    assert det.score_one(outlier) > 0.99
+    assert det.explain(outlier)  # names features with numbers and population reference
+    assert "population p99.9" in det.explain(outlier)[0]
+
+
+@pytest.mark.parametrize("make", DETECTORS)
+def test_contract_pickle_round_trip_and_determinism(make):
+    a, b = make(window=256, min_population=50), make(window=256, min_population=50)
+    for x in _population(3, 200):
+        a.learn_one(x)
+        b.learn_one(x)
+    clone = pickle.loads(pickle.dumps(a))
+    probes = list(_population(4, 20))
+    assert [a.score_one(x) for x in probes] == [b.score_one(x) for x in probes]
+    assert [a.score_one(x) for x in probes] == [clone.score_one(x) for x in probes]
+
+
+@pytest.mark.parametrize("make", DETECTORS)
+def test_contract_missing_optional_features_and_no_mutation(make):
+    det = make(window=256, min_population=50)
+    for x in _population(5, 100):
+        det.learn_one(x)
+    x = {"req_24h": 5.0}
+    before = copy.deepcopy(x)
+    s = det.score_one(x)
+    det.learn_one(x)
+    det.explain(x)
+    assert 0.0 <= s <= 1.0
+    assert x == before
+    assert det.score_one({}) == det.score_one({})  # empty vector: defined, no error
+
+
+def test_damping_feature_discounts_benchmark_shape():
+    det = coverage_detector(window=256, min_population=50)
+    for x in _population(6, 200):
+        det.learn_one(x)
+    sweep = {"area_count_24h": 20.0, "area_entropy": 0.95}
+    assert det.raw_score({**sweep, "mc_share": 0.0}) > 0
+    assert det.raw_score({**sweep, "mc_share": 1.0}) == 0.0

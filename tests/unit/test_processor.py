@@ -1,0 +1,134 @@
+"""Unit tests for the event-time processor: dedupe, lateness, eviction, detection."""
+
+import random
+
+from detectors.records import RequestEvent
+from stream.processor import Processor, ProcessorConfig
+
+T0 = 1_764_288_000.0  # 2025-11-28T00:00:00Z
+
+BENIGN_PROMPTS = [
+    "Can you suggest a name for my bakery? Something cozy.",
+    "What should I cook tonight with chicken, rice and spinach?",
+    "Rewrite this email to my landlord so it sounds more polite.",
+    "Recommend three novels similar to the one I just finished.",
+    "How do I get red wine out of a cotton shirt?",
+]
+HARVEST_PROMPTS = [
+    "Solve the integral of x^2 sin(x) dx. Show every step of your reasoning.",
+    "Write a Python function that merges two sorted linked lists; explain step by step.",
+    "Explain, step by step, the doctrine of promissory estoppel in contract law.",
+    "Think step by step: what is the mechanism of action of beta blockers in the heart?",
+    "Walk me through, step by step, how photosynthesis converts light into chemical energy.",
+    "Prove step by step that the square root of 2 is irrational.",
+    "Translate into French and explain your reasoning step by step: the market closed early.",
+    "Reason step by step about how a bank's balance sheet changes when it issues a loan.",
+]
+
+
+def _events_for(account, rng, start, end, per_hour, prompts, out_tokens, max_tokens):
+    t = start
+    i = 0
+    while True:
+        t += rng.expovariate(per_hour / 3600.0)
+        if t >= end:
+            return
+        i += 1
+        yield RequestEvent(
+            ts=t,
+            account_id=account,
+            request_id=f"{account}-{i}",
+            prompt=rng.choice(prompts),
+            input_tokens=40,
+            output_tokens=out_tokens,
+            max_tokens=max_tokens,
+        )
+
+
+def _scenario(seed=0, hours=8):
+    rng = random.Random(seed)
+    streams = []
+    end = T0 + hours * 3600
+    for a in range(300):
+        rate = rng.lognormvariate(1.0, 0.6)  # ~3 requests/hour
+        streams.extend(_events_for(f"user{a}", rng, T0, end, rate, BENIGN_PROMPTS, 150, 512))
+    # a heavy but benign batch job: one narrow task, huge volume, small outputs
+    streams.extend(
+        _events_for(
+            "batch", rng, T0, end, 600, ["Summarize the attached invoice in one line."], 20, 64
+        )
+    )
+    # the blitz: huge volume, broad areas, reasoning demands, long outputs
+    streams.extend(_events_for("blitz", rng, T0 + 4 * 3600, end, 900, HARVEST_PROMPTS, 1500, 8192))
+    streams.sort(key=lambda e: e.ts)
+    return streams
+
+
+def _run(events, cfg=None):
+    p = Processor(cfg or ProcessorConfig())
+    alerts = [a for ev in events for a in p.process(ev)]
+    return p, alerts
+
+
+def test_blitz_flagged_and_heavy_benign_left_alone():
+    _, alerts = _run(_scenario())
+    flagged = {a.account_id for a in alerts if a.flagged}
+    assert "blitz" in flagged
+    assert "batch" not in flagged
+    assert len(flagged - {"blitz"}) <= 1  # at most one of 300 ordinary users
+    blitz = [a for a in alerts if a.account_id == "blitz"]
+    assert blitz[0].ts - (T0 + 4 * 3600) < 1800  # caught within 30 minutes of starting
+    assert "distill" in blitz[-1].detectors
+    assert any("population p99.9" in r for r in blitz[-1].reasons)
+    # one episode: every alert of the account shares one id, escalations only
+    assert len({a.alert_id for a in blitz}) == 1
+    levels = [a.action for a in blitz]
+    order = ["review", "throttle", "block"]
+    assert levels == sorted(levels, key=order.index)
+    assert len(levels) == len(set(levels))
+
+
+def test_same_input_same_alerts():
+    events = _scenario(seed=3, hours=6)
+    _, a1 = _run(events)
+    _, a2 = _run(events)
+    assert [a.to_dict() for a in a1] == [a.to_dict() for a in a2]
+
+
+def test_duplicates_are_not_counted_twice():
+    ev = RequestEvent(ts=T0, account_id="a", request_id="r1")
+    p = Processor()
+    p.process(ev)
+    p.process(ev)
+    p.process(RequestEvent(ts=T0 + 1, account_id="a"))  # no request_id: never a duplicate
+    p.process(RequestEvent(ts=T0 + 1, account_id="a"))
+    assert p.stats.duplicates == 1
+    assert p.stats.events == 3
+    assert p.store.get("a", T0 + 1).features.events == 3
+
+
+def test_late_events_are_counted_and_still_update():
+    p = Processor(ProcessorConfig(late_tolerance_s=60))
+    p.process(RequestEvent(ts=T0 + 1000, account_id="a"))
+    p.process(RequestEvent(ts=T0 + 900, account_id="b"))  # 100 s behind the watermark
+    p.process(RequestEvent(ts=T0 + 990, account_id="a"))  # within tolerance
+    assert p.stats.late == 1
+    assert p.store.get("b", T0 + 1000).features.events == 1
+    assert p.watermark == T0 + 1000
+
+
+def test_idle_accounts_are_evicted_so_memory_stays_bounded():
+    cfg = ProcessorConfig(idle_ttl_s=3600, evict_every_s=60, max_accounts=10_000)
+    p = Processor(cfg)
+    for i in range(5000):  # a new account every 10 s: only the last hour's stay
+        p.process(RequestEvent(ts=T0 + 10 * i, account_id=f"acct{i}"))
+    assert len(p.store) <= 3600 / 10 + 60 / 10 + 1
+    assert p.store.evictions >= 5000 - len(p.store)
+    assert p.stats.accounts_created == 5000
+
+
+def test_max_accounts_caps_memory():
+    p = Processor(ProcessorConfig(max_accounts=100))
+    for i in range(1000):
+        p.process(RequestEvent(ts=T0, account_id=f"acct{i}"))
+    assert len(p.store) == 100
