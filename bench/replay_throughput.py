@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 from detectors.prompts import analyse_prompt
-
 from detectors.records import Alert
 from stream.events import BadRecord, parse_event
 from stream.pipeline import run_pipeline

@@ -27,6 +27,10 @@ class FeatureSpec:
     fmt: str = "{:,.0f}"
 
 
+_RECENT_TEMPLATES = 64
+_RECENT_AREAS = 16
+_SWITCH_ALPHA = 0.1
+
 FEATURES: dict[str, FeatureSpec] = {
     "req_1h": FeatureSpec("requests in 1 h"),
     "req_24h": FeatureSpec("requests in 24 h"),
@@ -40,6 +44,10 @@ FEATURES: dict[str, FeatureSpec] = {
     "hour_entropy": FeatureSpec("spread of activity over the hours of the day", "{:.2f}"),
     "area_count_24h": FeatureSpec(f"capability areas (of {len(AREAS)}) covered in 24 h"),
     "area_entropy": FeatureSpec("evenness of capability-area coverage", "{:.2f}"),
+    "area_switch_rate": FeatureSpec(
+        "share of prompts that switch capability area from the previous one", "{:.2f}"
+    ),
+    "areas_recent": FeatureSpec(f"capability areas among the last {_RECENT_AREAS} prompts"),
     "reasoning_share": FeatureSpec("share of prompts demanding step-by-step reasoning", "{:.2f}"),
     "mc_share": FeatureSpec("share of multiple-choice prompts", "{:.2f}"),
     "enum_share": FeatureSpec("share of prompts walking a numbered list in order", "{:.2f}"),
@@ -51,7 +59,6 @@ FEATURES: dict[str, FeatureSpec] = {
 # Metrics summed per hourly bucket.
 _REQ, _IN, _OUT, _PROMPTS, _REASON, _MC, _ENUM, _MAXTOK, _MAXTOK_N = range(9)
 _N_METRICS = 9
-_RECENT_TEMPLATES = 64
 _HIST_CAP = 4096.0  # histograms are halved past this total: bounded, recent-weighted
 
 
@@ -65,21 +72,26 @@ class AccountFeatures:
 
     __slots__ = (
         "_area_hist",
+        "_area_pos",
+        "_area_switch",
         "_areas",
         "_fine",
         "_gaps",
         "_hour_hist",
         "_hourly",
         "_last_enum",
+        "_recent_areas",
         "_templates",
         "_tpl_pos",
         "created_ts",
         "events",
         "first_ts",
         "last_ts",
+        "prompt_prior",
     )
 
-    def __init__(self, gap_alpha: float = 0.05) -> None:
+    def __init__(self, gap_alpha: float = 0.05, prompt_prior: float = 10.0) -> None:
+        self.prompt_prior = prompt_prior
         self.events = 0
         self.first_ts = math.inf
         self.last_ts = -math.inf
@@ -90,6 +102,9 @@ class AccountFeatures:
         self._hour_hist = array("d", bytes(8 * 24))
         self._areas = LastSeen(len(AREAS))
         self._area_hist = array("d", bytes(8 * len(AREAS)))
+        self._recent_areas = array("b", [-1] * _RECENT_AREAS)
+        self._area_pos = 0
+        self._area_switch = 0.0
         self._templates = array("Q", bytes(8 * _RECENT_TEMPLATES))
         self._tpl_pos = 0
         self._last_enum: int | None = None
@@ -120,8 +135,15 @@ class AccountFeatures:
                     enum_step = 1.0
                 self._last_enum = profile.enumeration
             if profile.area >= 0:
-                self._areas.touch(profile.area, ts)
-                _bump(self._area_hist, profile.area)
+                area = profile.area
+                self._areas.touch(area, ts)
+                _bump(self._area_hist, area)
+                previous = self._recent_areas[(self._area_pos - 1) % _RECENT_AREAS]
+                if previous >= 0:
+                    switched = 1.0 if area != previous else 0.0
+                    self._area_switch += _SWITCH_ALPHA * (switched - self._area_switch)
+                self._recent_areas[self._area_pos] = area
+                self._area_pos = (self._area_pos + 1) % _RECENT_AREAS
             self._templates[self._tpl_pos] = profile.template
             self._tpl_pos = (self._tpl_pos + 1) % _RECENT_TEMPLATES
         maxtok = float(ev.max_tokens) if ev.max_tokens is not None else 0.0
@@ -156,6 +178,7 @@ class AccountFeatures:
         active = h.active(_REQ, now)
         maxtok_n = h.total(_MAXTOK_N, now)
         seen = min(_RECENT_TEMPLATES, self.events)
+        shrunk = prompts + self.prompt_prior
         distinct = len(set(self._templates[:seen])) if seen else 0
         out = {
             "req_1h": self._fine.total(0, now),
@@ -169,10 +192,12 @@ class AccountFeatures:
             "iat_cv": self._gaps.cv if self._gaps.count >= 10 else 0.0,
             "hour_entropy": normalised_entropy(self._hour_hist),
             "area_count_24h": float(self._areas.count_since(now - DAY)),
-            "area_entropy": normalised_entropy(self._area_hist),
-            "reasoning_share": h.total(_REASON, now) / prompts if prompts else 0.0,
+            "area_entropy": normalised_entropy(self._area_hist) * prompts / shrunk,
+            "area_switch_rate": self._area_switch,
+            "areas_recent": float(len({a for a in self._recent_areas if a >= 0})),
+            "reasoning_share": h.total(_REASON, now) / shrunk,
             "mc_share": h.total(_MC, now) / prompts if prompts else 0.0,
-            "enum_share": h.total(_ENUM, now) / prompts if prompts else 0.0,
+            "enum_share": h.total(_ENUM, now) / shrunk,
             "template_diversity": distinct / seen if seen else 0.0,
             "max_tokens_mean": h.total(_MAXTOK, now) / maxtok_n if maxtok_n else 0.0,
         }

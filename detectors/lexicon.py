@@ -544,18 +544,17 @@ THINK_FOLLOWERS: Final = frozenset(
     systematically methodically thoroughly before first rigorously""".split()
 )
 
-#: Non-English reasoning phrases, searched as substrings of the lower-cased text.
+#: Non-English reasoning phrases (whole words), searched in the lower-cased text when
+#: their longest word (CJK: character) occurs among the prompt's tokens.
 FOREIGN_REASON_PHRASES: Final[tuple[str, ...]] = (
     "paso a paso",
     "paso por paso",
     "razonamiento",
-    "explica tu",
-    "muestra tu",
+    "explica tu razonamiento",
+    "muestra tu trabajo",
     "étape par étape",
     "etape par etape",
     "raisonnement",
-    "explique ton",
-    "montre ton",
     "schritt für schritt",
     "schritt fur schritt",
     "denkweise",
@@ -572,7 +571,7 @@ FOREIGN_REASON_PHRASES: Final[tuple[str, ...]] = (
     "từng bước",
     "шаг за шагом",
     "пошагово",
-    "рассужден",
+    "поэтапно",
     "ход решения",
     "一步一步",
     "一步步",
@@ -589,11 +588,8 @@ FOREIGN_REASON_PHRASES: Final[tuple[str, ...]] = (
     "चरण दर चरण",
 )
 
-#: Tokens whose presence makes the ASCII phrase check above worth running.
-FOREIGN_REASON_GATE: Final = frozenset(
-    """paso razonamiento explica muestra etape raisonnement explique montre schritt
-    denkweise passo ragionamento stap krok langkah""".split()
-)
+#: Non-English word stems that name reasoning, searched as substrings in non-ASCII text.
+FOREIGN_REASON_STEMS: Final[tuple[str, ...]] = ("рассужд", "обоснуй", "обоснова")
 
 # --- Non-English detection ---------------------------------------------------------------
 

@@ -14,14 +14,58 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from river.utils import SortedWindow
-
 from detectors.exceptions import ConfigError
 from detectors.features import FEATURES
+
+
+class LatestPerKey:
+    """Sorted values, one per key (the latest), bounded to the most recently updated keys.
+
+    The population a detector compares with is made of *accounts*, not account-hours:
+    an account active around the clock must not weigh more than one active an hour a
+    day, or a campaign running 24/7 would soon make up the tail it is judged against.
+
+    Args:
+        size: most keys kept; the least recently updated key is dropped first.
+
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: list[float] = []  # sorted
+        self._latest: OrderedDict[str, float] = OrderedDict()
+        self._anonymous = 0
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def _remove(self, value: float) -> None:
+        del self.data[bisect.bisect_left(self.data, value)]
+
+    def update(self, value: float, key: str | None = None) -> None:
+        """Set ``key``'s value (a key of ``None`` adds a value of its own)."""
+        if key is None:
+            self._anonymous += 1
+            key = f"\x00{self._anonymous}"
+        old = self._latest.pop(key, None)
+        if old is not None:
+            self._remove(old)
+        elif len(self._latest) >= self.size:
+            _, dropped = self._latest.popitem(last=False)
+            self._remove(dropped)
+        self._latest[key] = value
+        bisect.insort(self.data, value)
+
+    def forget(self, key: str) -> None:
+        """Drop ``key``'s value, if any."""
+        old = self._latest.pop(key, None)
+        if old is not None:
+            self._remove(old)
 
 
 @runtime_checkable
@@ -39,8 +83,16 @@ class Detector(Protocol):
         """Return the calibrated anomaly score of ``x`` in [0, 1] (0 while not ready)."""
         ...
 
-    def learn_one(self, x: Mapping[str, float]) -> None:
-        """Fold ``x`` into the population reference and the calibration history."""
+    def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
+        """Fold ``x`` into the population reference and the calibration history.
+
+        ``key`` (the account id) makes ``x`` replace that account's earlier vector, so
+        the population is one vector per account; without it, ``x`` counts on its own.
+        """
+        ...
+
+    def forget(self, key: str) -> None:
+        """Drop what was learned from ``key`` (an account the policy just flagged)."""
         ...
 
     def explain(self, x: Mapping[str, float]) -> list[str]:
@@ -84,24 +136,28 @@ class PopulationReference:
                 raise ConfigError(f"unknown feature {s.name!r}")
         self.scales = tuple(scales)
         self.window = window
-        self._values: dict[str, SortedWindow[float]] = {
-            s.name: SortedWindow(size=window) for s in scales
-        }
+        self._values: dict[str, LatestPerKey] = {s.name: LatestPerKey(window) for s in scales}
 
     def __len__(self) -> int:
-        return min(len(w) for w in self._values.values()) if self._values else 0
+        """Return how many accounts (or vectors) the reference holds."""
+        return max((len(w) for w in self._values.values()), default=0)
 
-    def learn_one(self, x: Mapping[str, float]) -> None:
-        """Add the transformed values of the features present in ``x``."""
+    def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
+        """Add (or, for a known ``key``, replace) the features present in ``x``."""
         for s in self.scales:
             v = x.get(s.name)
             if v is not None:
-                self._values[s.name].append(s.transform(v))
+                self._values[s.name].update(s.transform(v), key)
+
+    def forget(self, key: str) -> None:
+        """Drop ``key``'s values."""
+        for w in self._values.values():
+            w.forget(key)
 
     def quantile(self, name: str, q: float) -> float:
         """Return the ``q`` quantile of feature ``name`` in its raw (untransformed) units."""
         scale = next(s for s in self.scales if s.name == name)
-        data = self._values[name]
+        data = self._values[name].data
         if not data:
             return 0.0
         v = data[min(len(data) - 1, int(q * len(data)))]
@@ -109,7 +165,7 @@ class PopulationReference:
 
     def z(self, scale: FeatureScale, value: float) -> float:
         """Robust z of ``value``: distance above the median in units of the IQR spread."""
-        data = self._values[scale.name]
+        data = self._values[scale.name].data
         n = len(data)
         if n == 0:
             return 0.0
@@ -135,50 +191,77 @@ class Calibrator:
         window: how many past raw scores are kept.
         tail_q: quantile above which the tail is extrapolated.
         refit_every: learned scores between refits of the tail.
-
+        fallback_scale: tail scale, in raw-score units, when the history has no tail.
     """
 
-    def __init__(self, window: int = 4096, tail_q: float = 0.5, refit_every: int = 64) -> None:
-        self._history: SortedWindow[float] = SortedWindow(size=window)
+    def __init__(
+        self,
+        window: int = 4096,
+        tail_q: float = 0.5,
+        refit_every: int = 64,
+        fallback_scale: float = 1.0,
+    ) -> None:
+        self.fallback_scale = fallback_scale
+        self._history = LatestPerKey(window)
         self.tail_q = tail_q
         self.refit_every = refit_every
         self._since_fit = 0
-        self._tail: tuple[float, float] | None = None  # (threshold, exponential scale)
+        self._tail: tuple[float, float, float] | None = None  # (threshold, share, scale)
 
     def __len__(self) -> int:
         return len(self._history)
 
-    def _fit_tail(self) -> tuple[float, float] | None:
-        """Return (threshold, exponential scale) of the history's upper tail, if any."""
-        h = self._history
+    def _fit_tail(self) -> tuple[float, float, float] | None:
+        """Return (threshold, tail share, exponential scale) of the history, if any.
+
+        The tail is the values strictly above the ``tail_q`` quantile, so a point mass
+        (most accounts scoring exactly 0) leaves a smaller tail share instead of a
+        zero scale. A history with (almost) no tail at all, every peer scoring the
+        same, falls back to: above its maximum, a share of ``1 / (n + 1)`` decaying
+        with ``fallback_scale``.
+        """
+        h = self._history.data
         n = len(h)
         if n < 50:
             return None
-        start = int(self.tail_q * n)
-        threshold = h[start]
-        tail = h.data[start:]
-        median_excess = tail[len(tail) // 2] - threshold
-        return (threshold, median_excess / math.log(2)) if median_excess > 0.0 else None
+        threshold = h[int(self.tail_q * n)]
+        tail = h[bisect.bisect_right(h, threshold) :]
+        if len(tail) >= 10:
+            median_excess = tail[len(tail) // 2] - threshold
+            if median_excess > 0.0:
+                return threshold, len(tail) / n, median_excess / math.log(2)
+        return h[-1], 1.0 / (n + 1), self.fallback_scale
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the history has a tail to extrapolate (else scores cannot be trusted)."""
+        if self._tail is None or self._since_fit >= self.refit_every:
+            self._tail, self._since_fit = self._fit_tail(), 0
+        return self._tail is not None
 
     def calibrate(self, raw: float) -> float:
         """Return the calibrated score of ``raw`` in [0, 1]."""
-        h = self._history
+        h = self._history.data
         n = len(h)
         if n == 0:
             return 0.0
-        if self._tail is None or self._since_fit >= self.refit_every:
-            self._tail, self._since_fit = self._fit_tail(), 0
-        if self._tail is not None and raw > self._tail[0]:
-            threshold, scale = self._tail
-            return 1.0 - (1.0 - self.tail_q) * math.exp(-(raw - threshold) / scale)
+        if self.fitted:
+            assert self._tail is not None  # set by fitted
+            threshold, share, scale = self._tail
+            if raw > threshold:
+                return 1.0 - share * math.exp(-(raw - threshold) / scale)
         lo = bisect.bisect_left(h, raw)
         hi = bisect.bisect_right(h, raw, lo=lo)
         return (lo + 0.5 * (hi - lo)) / (n + 1)
 
-    def learn_one(self, raw: float) -> None:
-        """Add a raw score to the history."""
-        self._history.append(raw)
+    def learn_one(self, raw: float, key: str | None = None) -> None:
+        """Add a raw score to the history (replacing ``key``'s earlier one)."""
+        self._history.update(raw, key)
         self._since_fit += 1
+
+    def forget(self, key: str) -> None:
+        """Drop ``key``'s raw score from the history."""
+        self._history.forget(key)
 
 
 class RobustPeerDetector:
@@ -226,8 +309,8 @@ class RobustPeerDetector:
 
     @property
     def ready(self) -> bool:
-        """Whether enough accounts were learned to judge against."""
-        return len(self.calibrator) >= self.min_population
+        """Whether enough accounts were learned to judge against, with a fitted tail."""
+        return len(self.calibrator) >= self.min_population and self.calibrator.fitted
 
     def _zs(self, x: Mapping[str, float]) -> list[tuple[float, FeatureScale]]:
         """Return (robust z, scale) for every feature present in ``x``, strongest first."""
@@ -256,11 +339,16 @@ class RobustPeerDetector:
             return 0.0
         return self.calibrator.calibrate(self.raw_score(x))
 
-    def learn_one(self, x: Mapping[str, float]) -> None:
+    def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
         """Learn ``x`` as one more peer, and its raw score as calibration history."""
         if len(self.population) >= self.min_population // 2:
-            self.calibrator.learn_one(self.raw_score(x))
-        self.population.learn_one(x)
+            self.calibrator.learn_one(self.raw_score(x), key)
+        self.population.learn_one(x, key)
+
+    def forget(self, key: str) -> None:
+        """Drop what was learned from ``key``."""
+        self.calibrator.forget(key)
+        self.population.forget(key)
 
     def explain(self, x: Mapping[str, float]) -> list[str]:
         """Name each feature whose deviation passes ``z_reason``, with the peers' p99.9."""
@@ -278,8 +366,8 @@ class RobustPeerDetector:
 class ConjunctiveDetector:
     """Score accounts that stand out on *every* one of several aspects at once.
 
-    The raw score is the geometric mean of the parts' raw scores (each a mean of robust
-    z values against the population), so an account must deviate on all aspects to
+    The raw score is the weighted geometric mean of the parts' raw scores (each a mean
+    of robust z values against the population), so an account must deviate on all aspects to
     score high: broad coverage alone (a curious power user) or reasoning demands alone
     (a chain-of-thought benchmark, a tutoring app) do not. The joint raw score is
     calibrated against its own rolling history, like any detector's.
@@ -287,6 +375,7 @@ class ConjunctiveDetector:
     Args:
         name: the detector's name, as alerts list it.
         parts: the aspects; their populations are learned through this detector.
+        weights: relative weight of each part in the geometric mean (default equal).
         min_population: learned vectors needed before the detector is ready.
         window: calibration window size.
 
@@ -296,27 +385,33 @@ class ConjunctiveDetector:
         self,
         name: str,
         parts: Sequence[RobustPeerDetector],
+        weights: Sequence[float] | None = None,
         min_population: int = 200,
         window: int = 4096,
     ) -> None:
         if not parts:
             raise ConfigError("a conjunctive detector needs at least one part")
+        weights = tuple(weights) if weights is not None else (1.0,) * len(parts)
+        if len(weights) != len(parts) or min(weights) <= 0.0:
+            raise ConfigError("one positive weight per part")
         self.name = name
         self.parts = tuple(parts)
+        total = sum(weights)
+        self.exponents = tuple(w / total for w in weights)
         self.min_population = min_population
         self.calibrator = Calibrator(window)
 
     @property
     def ready(self) -> bool:
-        """Whether enough accounts were learned to judge against."""
-        return len(self.calibrator) >= self.min_population
+        """Whether enough accounts were learned to judge against, with a fitted tail."""
+        return len(self.calibrator) >= self.min_population and self.calibrator.fitted
 
     def raw_score(self, x: Mapping[str, float]) -> float:
-        """Return the geometric mean of the parts' raw scores."""
+        """Return the weighted geometric mean of the parts' raw scores."""
         product = 1.0
-        for part in self.parts:
-            product *= part.raw_score(x)
-        return math.pow(product, 1.0 / len(self.parts))
+        for part, exponent in zip(self.parts, self.exponents, strict=True):
+            product *= math.pow(part.raw_score(x), exponent)
+        return product
 
     def score_one(self, x: Mapping[str, float]) -> float:
         """Return the calibrated score in [0, 1]; 0 while the detector is not ready."""
@@ -324,12 +419,18 @@ class ConjunctiveDetector:
             return 0.0
         return self.calibrator.calibrate(self.raw_score(x))
 
-    def learn_one(self, x: Mapping[str, float]) -> None:
+    def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
         """Learn ``x`` as one more peer in every part, and its raw score as history."""
         if min(len(p.population) for p in self.parts) >= self.min_population // 2:
-            self.calibrator.learn_one(self.raw_score(x))
+            self.calibrator.learn_one(self.raw_score(x), key)
         for part in self.parts:
-            part.population.learn_one(x)
+            part.population.learn_one(x, key)
+
+    def forget(self, key: str) -> None:
+        """Drop what was learned from ``key``."""
+        self.calibrator.forget(key)
+        for part in self.parts:
+            part.population.forget(key)
 
     def explain(self, x: Mapping[str, float]) -> list[str]:
         """Return the parts' reasons, in part order."""
@@ -355,18 +456,22 @@ def volume_detector(window: int = 2048, min_population: int = 200) -> RobustPeer
 def coverage_detector(window: int = 2048, min_population: int = 200) -> RobustPeerDetector:
     """Build the ``coverage`` detector: systematic sweeps across capability areas.
 
-    Breadth (how many capability areas, how evenly) or an ordered walk through a
-    numbered list. Damped by the multiple-choice share: a benchmark run sweeps
-    subjects too, but in short-answer, multiple-choice shape.
+    Breadth (how many capability areas, how evenly, how often consecutive prompts
+    switch area: people stay on a topic within a session, sweeps move on with every
+    request) or an ordered walk through a numbered list. Damped by the multiple-choice
+    share: a benchmark run sweeps subjects too, but in short-answer, multiple-choice
+    shape.
     """
     return RobustPeerDetector(
         "coverage",
         [
             FeatureScale("area_count_24h", log=True),
             FeatureScale("area_entropy", min_scale=0.05),
+            FeatureScale("area_switch_rate", min_scale=0.05),
+            FeatureScale("areas_recent", log=True),
             FeatureScale("enum_share", min_scale=0.05),
         ],
-        top=1,
+        top=2,
         damp=("mc_share",),
         window=window,
         min_population=min_population,
@@ -394,13 +499,19 @@ def harvest_detector(window: int = 2048, min_population: int = 200) -> RobustPee
 
 
 def distill_detector(window: int = 2048, min_population: int = 200) -> ConjunctiveDetector:
-    """Build the ``distill`` detector: a systematic sweep *and* harvested answers at once."""
+    """Build the ``distill`` detector: a systematic sweep *and* harvested answers at once.
+
+    Coverage weighs twice as much as harvest: demanding reasoning is common among
+    legitimate users (tutoring apps, chain-of-thought benchmarks); sweeping the whole
+    capability taxonomy while doing it is not.
+    """
     return ConjunctiveDetector(
         "distill",
         [
             coverage_detector(window, min_population),
             harvest_detector(window, min_population),
         ],
+        weights=(2.0, 1.0),
         min_population=min_population,
         window=2 * window,
     )

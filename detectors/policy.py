@@ -5,8 +5,9 @@ rare an account is, the policy says what to do about it.
 
 - **Rules** combine detectors with a fuzzy AND/OR: a rule's score is the *minimum* of
   its detectors' scores, the combined score the *maximum* over rules. The shipped
-  policy has one rule, the ``distill`` detector (itself a conjunction of a systematic
-  sweep and harvested answers); other detectors that fire add their evidence.
+  policy has two rules: the ``distill`` detector alone (itself a conjunction of a
+  systematic sweep and harvested answers), and ``campaign`` alone (the pooled evidence
+  of the accounts linked to this one); other detectors that fire add their evidence.
 - **Levels** with hysteresis: review → throttle → block as the score passes each
   threshold; an episode stays open until the score has stayed below ``release_below``
   for ``cooldown_s`` of event time.
@@ -49,7 +50,7 @@ class PolicyConfig:
 
     """
 
-    rules: tuple[tuple[str, ...], ...] = (("distill",),)
+    rules: tuple[tuple[str, ...], ...] = (("distill",), ("campaign",))
     review_at: float = 0.99
     throttle_at: float = 0.995
     block_at: float = 0.999

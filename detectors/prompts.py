@@ -77,6 +77,7 @@ import re
 import struct
 from dataclasses import dataclass
 from hashlib import blake2b
+from zlib import crc32
 from typing import Final
 
 from detectors.lexicon import (
@@ -84,8 +85,8 @@ from detectors.lexicon import (
     AREA_LEXICON,
     AREAS,
     FOREIGN_FUNCTION_WORDS,
-    FOREIGN_REASON_GATE,
     FOREIGN_REASON_PHRASES,
+    FOREIGN_REASON_STEMS,
     FUNCTION_WORDS,
     REASON_ADVERBS,
     REASON_POSSESSIVES,
@@ -102,6 +103,7 @@ __all__ = [
     "PromptProfile",
     "analyse_prompt",
     "normalise",
+    "simhash64",
     "stable_hash64",
 ]
 
@@ -190,7 +192,7 @@ def normalise(text: str) -> str:
 # Which masking rules can apply is decided from "marks": the prompt's bytes with every
 # byte deleted except a few punctuation bytes (one C pass). Each rule's pattern starts
 # with a literal so that the regex engine skips ahead; none runs unless its mark is there.
-_MARK_BYTES: Final = b"`\"@'/)]:?!\n\xe2\xc2"
+_MARK_BYTES: Final = b"`\"@'/)]:?!\n\xe2\xc20123456789"
 _NOT_MARKS: Final = bytes(c for c in range(256) if c not in _MARK_BYTES)
 _CODE_RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ("```", re.compile(r"```.*?(?:```|\Z)", re.DOTALL)),
@@ -232,14 +234,15 @@ _UNICODE_PUNCT: Final[tuple[tuple[bytes, tuple[tuple[bytes, bytes], ...]], ...]]
 # Bytes that belong to word tokens: ASCII letters, "_", and every byte of a multi-byte
 # UTF-8 sequence (so accented and non-Latin letters stay inside their word). Digits and
 # ASCII punctuation become spaces.
-_WORD_BYTES: Final = (
+_WORD_BYTES: Final[set[int]] = (
     set(range(ord("a"), ord("z") + 1)) | {ord("_")} | set(range(0x80, 0x100))
 )
+_WORD_BYTES -= {0xFE, 0xFF}  # segment markers (see _mark_segments), never in UTF-8
 _TOKEN_TABLE: Final = bytes(
     c + 32 if ord("A") <= c <= ord("Z") else (c if c in _WORD_BYTES else 0x20)
     for c in range(256)
 )
-_DIGIT_BYTES: Final = b"0123456789"
+_DIGITS_TO_NUL: Final = bytes(0 if 0x30 <= c <= 0x39 else c | 1 for c in range(256))
 _CJK_CHAR_RE: Final = re.compile(rb"[\xe3-\xe9][\x80-\xbf][\x80-\xbf]")
 # Lead bytes of letters in non-Latin scripts: Greek..Arabic (2-byte), Indic/Thai and
 # Georgian/Ethiopic/Vietnamese (3-byte 0xe0-0xe1), CJK and Hangul (0xe3-0xed).
@@ -260,23 +263,24 @@ def _sub_collect(pattern: re.Pattern[str], placeholder: str, low: str, sink: lis
 def _mask(low: str, marks: bytes, sink: list[str]) -> str:
     """Replace code, URLs, e-mails and quoted spans by placeholders; collect their text.
 
-    ``marks`` says which punctuation the text contains (see ``_MARK_BYTES``).
+    ``marks`` is the text as UTF-8: single-byte membership tests on it are a fast way
+    to learn which punctuation occurs at all.
     """
-    if b"`" in marks:
+    if 0x60 in marks:  # `
         for trigger, pattern in _CODE_RULES:
             if trigger in low:
                 low = _sub_collect(pattern, " _code_ ", low, sink)
-    if b"/" in marks:
+    if 0x2F in marks:  # /
         for trigger, pattern in _URL_RULES:
             if trigger in low:
                 low = _sub_collect(pattern, " _url_ ", low, sink)
-    if b"@" in marks:
+    if 0x40 in marks:  # @
         low = _sub_collect(_EMAIL_RE, " _email_ ", low, sink)
-    if b'"' in marks:
+    if 0x22 in marks:  # "
         low = _sub_collect(_DQUOTE_RE, " _q_ ", low, sink)
-    if b"'" in marks and " '" in low:
+    if 0x27 in marks and " '" in low:  # '  (quotes open after a space)
         low = _sub_collect(_SQUOTE_RE, " _q_ ", low, sink)
-    if b"\xe2" in marks or b"\xc2" in marks:
+    if 0xE2 in marks or 0xC2 in marks:  # lead bytes of curly quotes and guillemets
         for trigger, pattern in _UNICODE_QUOTE_RULES:
             if trigger in low:
                 low = _sub_collect(pattern, " _q_ ", low, sink)
@@ -290,115 +294,144 @@ def _words(data: bytes) -> list[bytes]:
 
 # --- template fingerprint ------------------------------------------------------------------
 
-# Segment boundaries travel inside the token list as two marker tokens that UTF-8 text
-# can never contain: _END closes a segment (line break, ". ", "?", "!", ":"), and _COLON
-# just before it records that the segment ended with a colon (its successor is a slot).
-_END: Final = b"\xff"
-_COLON: Final = b"\xfe"
+# Segment boundaries are marked in the text with two bytes that UTF-8 never contains:
+# _END closes a segment (line break, ". ", "?", "!", ":"), and _COLON just before it
+# records that the segment ended with a colon (its successor is then a slot). Both are
+# spaces to the word tokenizer.
+_END: Final = 0xFF
+_COLON_TAIL: Final = b"\xfe"
+_SEG_TABLE: Final = bytes(
+    0xFF if c in b"?!\n" else (0xFE if c == ord(":") else c) for c in range(256)
+)
 _SCAF: Final = _b(SCAFFOLD_WORDS) | _PLACEHOLDERS
-_FUNC: Final = _b(FUNCTION_WORDS) | {_COLON}
+_FUNC: Final = _b(FUNCTION_WORDS)
+_FRAME_WORDS: Final = _SCAF | _FUNC  # words that are not content
 _HEAD_SEGMENTS: Final = 4
 _TAIL_SEGMENTS: Final = 2
 _FALLBACK_TOKENS: Final = 32
 _FRAME_SCAFFOLD: Final = 3  # this many distinct scaffolding words make a segment frame
-_LABEL_TOKENS: Final = 5  # a colon-ended segment this short (marker included) is a label
+_LABEL_TOKENS: Final = 4  # a colon-ended segment with this few words is a label
 _OPTION_LETTERS: Final = frozenset({b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h"})
+_SEGMENT_BYTES: Final = 100  # longer segments are judged on their first ~64 bytes
+_LONG_SEGMENT_BYTES: Final = 64
+_SKELETON_CACHE: dict[bytes, bytes | None] = {}
+_SKELETON_CACHE_MAX: Final = 1 << 14
 
 
-def _mark_segments(data: bytes, marks: bytes) -> bytes:
-    """Insert segment-boundary marker tokens at line breaks, sentence ends and colons."""
-    if b":" in marks:
-        data = data.replace(b":", b" \xfe \xff ")
-    if b"?" in marks:
-        data = data.replace(b"?", b" \xff ")
-    if b"!" in marks:
-        data = data.replace(b"!", b" \xff ")
-    if b"\n" in marks:
-        data = data.replace(b"\n", b" \xff ")
-    return data.replace(b". ", b" \xff ")
+def _mark_segments(data: bytes) -> bytes:
+    """Mark segment boundaries: line breaks, "?", "!", ". " and colons (see _END)."""
+    colon = 0x3A in data
+    data = data.translate(_SEG_TABLE)
+    if colon:
+        data = data.replace(b"\xfe", b"\xfe\xff")
+    return data.replace(b". ", b" \xff")
 
 
-def _skeleton(seg: list[bytes], options: bool) -> bytes | None:
-    """Frame skeleton of one segment's tokens, or None if the segment is slot text.
+def _skeleton(seg: bytes, options: bool) -> bytes | None:
+    """Frame skeleton of one marked segment, b"" if it has no words, None if it is slot.
+
+    Called on a ``_SKELETON_CACHE`` miss: short segments (template frames are short
+    and recur) are memoised there, unless ``options`` changes the verdict.
+    """
+    skel = _classify(seg, options)
+    if not options and len(seg) <= _SEGMENT_BYTES:
+        if len(_SKELETON_CACHE) >= _SKELETON_CACHE_MAX:
+            _SKELETON_CACHE.clear()
+        _SKELETON_CACHE[seg] = skel
+    return skel
+
+
+def _classify(seg: bytes, options: bool) -> bytes | None:
+    """Classify one marked segment as frame (return its skeleton) or slot (None).
 
     A segment is frame when it is a short label ending in a colon ("Review:"), has
     at least ``_FRAME_SCAFFOLD`` distinct scaffolding words, has no content word, or
     has at least two scaffolding words and no more content words than scaffolding
-    words (function words are neutral). When ``options`` says the
-    prompt may list lettered options, a segment opening with a lone letter ("b) 42")
-    is slot. The skeleton is the sorted set of scaffolding words (order and repetition
-    ignored), plus " :" when the segment ended with a colon.
+    words (function words are neutral). When ``options`` says the prompt may list
+    lettered options, a segment opening with a lone letter ("b) 42") is slot. The
+    skeleton is the sorted set of scaffolding words (order and repetition ignored),
+    plus " :" when the segment ended with a colon. A segment longer than
+    ``_SEGMENT_BYTES`` is judged by its first ``_LONG_SEGMENT_BYTES`` (to a word
+    boundary): frames are short, and a long slot shows itself early.
     """
-    if options and seg[0] in _OPTION_LETTERS:
+    colon = seg.endswith(_COLON_TAIL)
+    if len(seg) > _SEGMENT_BYTES:
+        cut = seg.rfind(b" ", 0, _LONG_SEGMENT_BYTES)
+        seg = seg[: cut if cut > 0 else _LONG_SEGMENT_BYTES]
+    words = seg.translate(_TOKEN_TABLE).split()
+    if not words:
+        return b""
+    if options and words[0] in _OPTION_LETTERS:
         return None
-    toks = set(seg)
-    scaf = toks & _SCAF
-    colon = seg[-1] == _COLON
-    if len(scaf) < _FRAME_SCAFFOLD and not (colon and len(seg) <= _LABEL_TOKENS):
-        n_content = len(toks) - len(scaf) - len(toks & _FUNC)
-        if n_content and (len(scaf) < 2 or len(scaf) < n_content):
+    scaf = _SCAF.intersection(words)
+    label = colon and len(words) <= _LABEL_TOKENS
+    if len(scaf) < 2 and not label:
+        # Fewer than two scaffolding words: frame only if nothing else is content.
+        if not _FRAME_WORDS.issuperset(words):
+            return None
+    elif len(scaf) < _FRAME_SCAFFOLD and not label:
+        if len(set(words).difference(_FRAME_WORDS)) > len(scaf):
             return None
     if colon:
         return b" ".join(sorted(scaf)) + b" :"
-    return b" ".join(sorted(scaf))
+    return b" ".join(sorted(scaf)) or b"-"
 
 
-def _template_key(tokens: list[bytes], options: bool) -> bytes:
+def _template_key(marked: bytes, tokens: list[bytes], options: bool) -> bytes:
     """Build the bytes that the template fingerprint hashes (see module docstring).
 
-    ``tokens`` carries the segment markers of ``_mark_segments``.
+    ``marked`` is the masked text with the markers of ``_mark_segments``.
     """
-    ext = [_END, *tokens, _END]
-    last = len(ext) - 1
+    n_segs = marked.count(_END) + 1
     head: list[bytes] = []
-    start = 1  # first token of the current segment
-    boundary = 0  # marker index closing the last segment the head scan looked at
     forced = False
-    while start < last and len(head) < _HEAD_SEGMENTS:
-        end = ext.index(_END, start)
-        if end > start:
-            skel = None if forced else _skeleton(ext[start:end], options)
-            if skel is None:
-                boundary = end
-                break
-            if skel:
-                head.append(skel)
-            forced = ext[end - 1] == _COLON
-        boundary = end
-        start = end + 1
+    h = 0  # index of the segment that stopped the head scan
+    cache = _SKELETON_CACHE
+    for h, seg in enumerate(marked.split(b"\xff", _HEAD_SEGMENTS)[:_HEAD_SEGMENTS]):
+        if forced:
+            break
+        skel = False if options else cache.get(seg, False)
+        if skel is False:
+            skel = _skeleton(seg, options)
+        if skel is None:
+            break
+        if skel:
+            head.append(skel)
+            forced = seg.endswith(_COLON_TAIL)
     else:
-        if start >= last:
+        h += 1  # all looked-at segments were frame: the tail may start right after
+        if h >= n_segs:
             return b" | ".join(head) + b" || "
-    # Scan back from the end over the reversed list (lists have no rindex); tail
-    # segments must lie after ``boundary``, i.e. at reversed positions below ``limit``.
-    rev = ext[::-1]
-    limit = last - boundary
     tail: list[bytes] = []
-    r = 1
-    while r < limit and len(tail) < _TAIL_SEGMENTS:
-        e = rev.index(_END, r)
-        if e > r:
-            if e > limit or rev[e + 1] == _COLON:
-                break
-            skel = _skeleton(ext[last - e + 1 : last - r + 1], options)
-            if skel is None:
-                break
-            if skel:
-                tail.append(skel)
-        r = e + 1
+    parts = marked.rsplit(b"\xff", _TAIL_SEGMENTS + 1)
+    k = n_segs - 1  # index of the segment parts[-1]
+    for back in range(len(parts) - 1, 0, -1):
+        if k <= h or parts[back - 1].endswith(_COLON_TAIL):
+            break
+        seg = parts[back]
+        skel = False if options else cache.get(seg, False)
+        if skel is False:
+            skel = _skeleton(seg, options)
+        if skel is None:
+            break
+        if skel:
+            tail.append(skel)
+        k -= 1
     if not head and not tail:
         return b"0|" + b" ".join(tokens[:_FALLBACK_TOKENS])
     tail.reverse()
     return b" | ".join(head) + b" || " + b" | ".join(tail)
 
 
-# --- SimHash -------------------------------------------------------------------------------
+# --- SimHash ------------------------------------------------------------------------------
 
 # A token's 64 hash bits are "spread" into 64 8-bit fields of one 512-bit int (bit i of
 # the hash -> field i). Summing spreads counts, per bit, how many tokens have it set.
 _BYTE_SPREAD: Final = tuple(
     int.from_bytes(bytes((b >> k) & 1 for k in range(7, -1, -1)), "big") for b in range(256)
 )
+_SIM_BITS: Final = 512
+_SIM_MASK: Final = (1 << _SIM_BITS) - 1
 _ONES8: Final = int.from_bytes(b"\x01" * 64, "big")
 _ONES16: Final = int.from_bytes(b"\x00\x01" * 64, "big")
 _MAX8: Final = 255  # 8-bit fields hold counts and bias for up to this many features
@@ -406,8 +439,6 @@ _MAX8: Final = 255  # 8-bit fields hold counts and bias for up to this many feat
 # when 2*c_i >= n, i.e. when bit i wins the majority vote.
 _BIAS8: Final = tuple((128 - (n + 1) // 2) * _ONES8 for n in range(_MAX8 + 1))
 _TOP_BIT_TO_CHAR: Final = bytes(0x31 if b & 0x80 else 0x30 for b in range(256))
-_SPREAD_CACHE: dict[bytes, int] = {}
-_SPREAD_CACHE_MAX: Final = 1 << 17
 
 
 def _spread(token: bytes) -> int:
@@ -418,32 +449,19 @@ def _spread(token: bytes) -> int:
     return spread
 
 
-def _simhash(features: set[bytes]) -> int:
-    """Charikar SimHash of a feature set, counting all 64 bit columns in one int sum."""
-    n = len(features)
-    if n == 0:
-        return 0
-    cache = _SPREAD_CACHE
-    get = cache.__getitem__
-    try:
-        total = sum(map(get, features))
-    except KeyError:
-        if len(cache) > _SPREAD_CACHE_MAX:
-            cache.clear()
-        for f in features:
-            if f not in cache:
-                cache[f] = _spread(f)
-        total = sum(map(get, features))
-    if n <= _MAX8:
-        return int((total + _BIAS8[n]).to_bytes(64, "big").translate(_TOP_BIT_TO_CHAR), 2)
-    # More features than 8-bit fields can count: re-add in chunks widened to 16 bits.
-    feats = list(features)
+def _majority_bits(counts: int, n: int) -> int:
+    """Pack the SimHash from 64 8-bit per-bit counts over ``n`` <= 255 features."""
+    return int((counts + _BIAS8[n]).to_bytes(64, "big").translate(_TOP_BIT_TO_CHAR), 2)
+
+
+def _wide_simhash(vectors: list[int]) -> int:
+    """SimHash for more than 255 features: add the 8-bit counts in chunks widened to 16."""
     wide = 0
     buf = bytearray(128)
-    for start in range(0, n, _MAX8):
-        buf[1::2] = sum(map(get, feats[start : start + _MAX8])).to_bytes(64, "big")
+    for start in range(0, len(vectors), _MAX8):
+        buf[1::2] = (sum(vectors[start : start + _MAX8]) & _SIM_MASK).to_bytes(64, "big")
         wide += int.from_bytes(buf, "big")
-    wide += ((1 << 15) - (n + 1) // 2) * _ONES16
+    wide += ((1 << 15) - (len(vectors) + 1) // 2) * _ONES16
     return int(wide.to_bytes(128, "big")[0::2].translate(_TOP_BIT_TO_CHAR), 2)
 
 
@@ -451,13 +469,6 @@ def _simhash(features: set[bytes]) -> int:
 
 _N_AREAS: Final = len(AREAS)
 _SCALE: Final = 10  # area weights are summed as integers in tenths
-# token -> per-area weights packed in 16-bit fields (area i at bits 16i..16i+15).
-_AREA_VEC: Final[dict[bytes, int]] = {
-    tok.encode(): sum(round(w * _SCALE) << (16 * a) for a, w in entries)
-    for tok, entries in AREA_LEXICON.items()
-}
-_AREA_KEYS: Final = frozenset(_AREA_VEC)
-_AREA_UNPACK: Final = struct.Struct(f"<{_N_AREAS}H")
 _MATH = AREA_INDEX["math"]
 _CODING = AREA_INDEX["coding"]
 _TOOL = AREA_INDEX["tool_use"]
@@ -482,55 +493,69 @@ _LIMIT_WORDS: Final = _b(
 _TOOL_NOUNS: Final = _b(set("tools tool functions apis plugins".split()))
 _TOOL_VERBS: Final = _b(set("access available call invoke use using calls".split()))
 _FOREIGN_WORDS: Final = _b(FOREIGN_FUNCTION_WORDS)
-# Tokens that take part in a co-occurrence rule (negators are checked only after a
-# limit word is seen, so they are left out).
-_RULE_TOKENS: Final = (
-    _OVERRIDE_VERBS
-    | _OVERRIDE_OBJECTS
-    | _LIMIT_WORDS
-    | _TOOL_NOUNS
-    | _TOOL_VERBS
-    | _FOREIGN_WORDS
-    | {b"developer", b"mode", b"_code_"}
-)
-_LOOKUP_KEYS: Final = _AREA_KEYS | _RULE_TOKENS
+
+# 8-bit count fields that follow the area fields in a token's vector ("token vectors").
+# The first six are the rare words that switch on an area rule (see _area).
+(
+    _F_CODE,
+    _F_OVERRIDE_VERB,
+    _F_LIMIT,
+    _F_DEVELOPER,
+    _F_TOOL_NOUN,
+    _F_FOREIGN_WORD,
+    _F_OVERRIDE_OBJECT,
+    _F_NEGATOR,
+    _F_MODE,
+    _F_TOOL_VERB,
+    _F_R_VERB,
+    _F_R_CORE,
+    _F_R_STRONG,
+    _F_R_SOFT,
+    _F_R_SOFT_LOW,
+    _F_R_POSSESSIVE,
+    _F_R_ADVERB,
+    _F_R_THROUGH_VERB,
+    _F_R_THROUGH,
+    _F_R_BREAK,
+    _F_R_DOWN,
+    _F_R_ANSWERING,
+    _F_R_ANSWER,
+) = range(_N_AREAS, _N_AREAS + 23)
+_N_FIELDS: Final = _N_AREAS + 23
+_TRIGGER_SLICE: Final = slice(2 * _N_AREAS, 2 * _N_AREAS + 6)  # bytes of the six above
+_NO_TRIGGER: Final = bytes(6)
 
 
-def _area(tokset: set[bytes], data: bytes, n_chars: int, n_digits: int) -> tuple[int, float]:
-    """Score every area from the distinct tokens; return (argmax index or -1, confidence).
+def _area(
+    fields: tuple[int, ...], upper: bytes, data: bytes, n_chars: int, n_digits: int
+) -> tuple[int, float]:
+    """Pick the dominant area from summed token fields; return (index or -1, confidence).
 
+    ``upper`` holds the summed fields as bytes (for a quick look at the rule words);
     ``n_chars`` is the length of the analysed text in characters (for script shares).
     """
-    hits = tokset & _LOOKUP_KEYS
-    area_hits = hits & _AREA_KEYS
-    scores = list(
-        _AREA_UNPACK.unpack(
-            sum(map(_AREA_VEC.__getitem__, area_hits)).to_bytes(2 * _N_AREAS, "little")
-        )
-    )
-    rule = hits & _RULE_TOKENS
-    if rule:
-        if b"_code_" in rule:
+    scores = list(fields[:_N_AREAS])
+    foreign = 0
+    if upper[_TRIGGER_SLICE] != _NO_TRIGGER:
+        if fields[_F_CODE]:
             scores[_CODING] += 30
-        if rule & _OVERRIDE_VERBS and rule & _OVERRIDE_OBJECTS:
+        if fields[_F_OVERRIDE_VERB] and fields[_F_OVERRIDE_OBJECT]:
             scores[_SAFETY] += 30
-        if rule & _LIMIT_WORDS and tokset & _NEGATORS:
+        if fields[_F_LIMIT] and fields[_F_NEGATOR]:
             scores[_SAFETY] += 15
-        if b"developer" in rule and b"mode" in rule:
+        if fields[_F_DEVELOPER] and fields[_F_MODE]:
             scores[_SAFETY] += 20
-        if rule & _TOOL_NOUNS and rule & _TOOL_VERBS:
+        if fields[_F_TOOL_NOUN] and fields[_F_TOOL_VERB]:
             scores[_TOOL] += 15
-        foreign = len(rule & _FOREIGN_WORDS)
-    else:
-        foreign = 0
+        foreign = fields[_F_FOREIGN_WORD]
     if n_digits >= 3:
         scores[_MATH] += min(n_digits, 12)
     if len(data) != n_chars:  # some non-ASCII text
         n_script = len(data) - len(data.translate(None, _NOT_SCRIPT_LEADS))
         if n_script:
-            share = n_script / max(1, n_chars - data.count(b" "))
+            share = n_script / max(1, n_chars - data.count(0x20))
             scores[_MULTI] += 10 + round(80 * min(share, 1.0))
-        foreign += (data.count(b"\xc3") + data.count(b"\xc4") + data.count(b"\xc5")) // 3
+        foreign += (data.count(0xC3) + data.count(0xC4) + data.count(0xC5)) // 3
     if foreign >= 2:
         scores[_MULTI] += 8 * min(foreign, 10)
     top = max(scores)
@@ -541,7 +566,9 @@ def _area(tokset: set[bytes], data: bytes, n_chars: int, n_digits: int) -> tuple
 
 # --- reasoning cue -------------------------------------------------------------------------
 
-_WINDOW: Final = 6
+# Word lists (see lexicon.py). Verb x object cues are judged on co-occurrence in the
+# prompt (counts from the token vectors); only the special words below need their
+# neighbours ("step by step", "think carefully", "reason through").
 _VERBS: Final = _b(REASON_VERBS)
 _CORE_VERBS: Final = _b(
     set(
@@ -555,40 +582,26 @@ _CORE_VERBS: Final = _b(
 _THROUGH_VERBS: Final = _b(set("walk walking talk take go going guide lead".split()))
 _POSSESSIVES: Final = _b(REASON_POSSESSIVES)
 _STRONG_OBJECTS: Final = _b(REASON_STRONG_OBJECTS)
-_SOFT_WEIGHT: Final[dict[bytes, float]] = {
-    b"work": 0.6,
-    b"step": 0.6,
-    b"steps": 0.6,
-    b"process": 0.55,
-    b"explanation": 0.55,
-    b"explanations": 0.55,
-    b"approach": 0.5,
-    b"method": 0.45,
-    b"argument": 0.5,
-    b"arguments": 0.5,
-    b"proof": 0.45,
-    b"answer": 0.45,
-    b"solution": 0.45,
+_SOFT_OBJECTS: Final = _b(REASON_SOFT_OBJECTS) | {
+    b"explanation",
+    b"explanations",
+    b"proof",
 }
-_SOFT_OBJECTS: Final = _b(REASON_SOFT_OBJECTS) | frozenset(_SOFT_WEIGHT)
 _SOFT_LOW: Final = frozenset({b"steps", b"work", b"process"})
+_BREAK_VERBS: Final = frozenset({b"break", b"breaking", b"lay", b"laying"})
+_ADVERBS: Final = _b(REASON_ADVERBS)
 _THINK_ALL: Final = _b(THINK_FOLLOWERS)
 _THINK_STRONG: Final = _THINK_ALL - {b"about", b"first", b"out"}
-_ME_US: Final = frozenset({b"me", b"us", b"the", b"them", b"you"})
-_BREAK_VERBS: Final = frozenset({b"break", b"breaking", b"lay", b"laying"})
 _PROCESS_NOUNS: Final = frozenset({b"process", b"trace", b"traces", b"steps", b"chain", b"path"})
 _REASON_AFTER: Final = frozenset(
     {b"through", b"about", b"carefully", b"step", b"out", b"it", b"logically", b"before",
      b"this", b"things", b"deeply", b"thoroughly"}
 )
 _NOT_VERB_REASON: Final = frozenset({b"the", b"a", b"this", b"that", b"main", b"no", b"one"})
-_ANSWERING: Final = frozenset(
-    {b"answering", b"responding", b"replying", b"answer", b"respond", b"reply", b"you",
-     b"giving", b"concluding"}
+_ANSWER_WORDS: Final = frozenset(
+    {b"answering", b"responding", b"replying", b"answer", b"respond", b"reply", b"giving",
+     b"concluding"}
 )
-_STEP_QUANTIFIERS: Final = _POSSESSIVES | {b"one", b"reasoning", b"logical", b"solution"}
-_COT_WORDS: Final = frozenset({b"thought", b"thoughts", b"reasoning"})
-_STEP_WORDS: Final = frozenset({b"step", b"steps"})
 _NOUN_CUES: Final[dict[bytes, float]] = {
     b"rationale": 0.5,
     b"justification": 0.5,
@@ -600,136 +613,135 @@ _SPECIAL: Final = frozenset(
     {b"step", b"steps", b"stepwise", b"chain", b"cot", b"think", b"thinking", b"thought",
      b"reason", b"reasoning", b"before", b"final"}
 ) | frozenset(_NOUN_CUES)
-_ADVERBS: Final = _b(REASON_ADVERBS)
-_VERB_GATE: Final = _VERBS | _THROUGH_VERBS
-# A verb is worth a look only with a strong object, "through"/"down", a soft object
-# with a possessive, or "steps"/"work"/"process" after a core verb.
-_OBJECT_GATE: Final = _STRONG_OBJECTS | {b"through", b"down"}
-_ANSWER_WORDS: Final = _ANSWERING - {b"you"}
-_FOREIGN_GATE: Final = _b(FOREIGN_REASON_GATE)
-_FOREIGN_PHRASES: Final = tuple(p.encode() for p in FOREIGN_REASON_PHRASES)
 
 
-def _verb_cue(verb: bytes, window: list[bytes]) -> tuple[int, float]:
-    """Weight of a reasoning verb given the tokens right after it.
+def _next_words(spaced: bytes, word: bytes) -> list[tuple[bytes, bytes]]:
+    """(previous token, next token) around the first two uses of ``word``.
 
-    Returns (offset in ``window`` of the object that earned the weight, weight); the
-    caller keys the cue by the object's position so that two verbs sharing one object
-    ("list ... show your work") count once.
+    ``spaced`` is the token text with a space between tokens and at both ends, so
+    that b" word " finds whole tokens only.
     """
-    if verb in _THROUGH_VERBS:
-        if b"through" in window[:4]:
-            return window.index(b"through"), 0.75 if window[0] in _ME_US else 0.55
-        return -1, 0.0
-    core = verb in _CORE_VERBS
-    wset = set(window)
-    strong = wset & _STRONG_OBJECTS
-    if strong:
-        return min(map(window.index, strong)), 0.75 if core else 0.65
-    best = 0.0
-    at = -1
-    if b"down" in wset and verb in _BREAK_VERBS:
-        best, at = 0.5, window.index(b"down")
-    for obj in wset & _SOFT_OBJECTS:
-        k = window.index(obj)
-        if _POSSESSIVES.isdisjoint(window[:k]):
-            weight = 0.25 if core and obj in _SOFT_LOW else 0.15
-        else:
-            weight = _SOFT_WEIGHT[obj] - (0.0 if core else 0.1)
-        if weight > best or (weight == best and k < at):
-            best, at = weight, k
-    return at, best
+    needle = b" " + word + b" "
+    out = []
+    i = spaced.find(needle)
+    while i >= 0 and len(out) < 2:
+        end = i + len(needle)
+        nxt = spaced[end : end + 24].split(None, 1)
+        prev = spaced[max(0, i - 24) : i].rsplit(None, 1)
+        out.append((prev[-1] if prev else b"", nxt[0] if nxt else b""))
+        i = spaced.find(needle, end - 1)
+    return out
 
 
-def _word_cue(word: bytes, j: int, tokens: list[bytes]) -> tuple[bytes, float]:
-    """Cue kind and weight for a special reasoning word at position ``j`` (or 0.0)."""
-    n = len(tokens)
-    nxt = tokens[j + 1] if j + 1 < n else b""
-    prev = tokens[j - 1] if j > 0 else b""
+def _special_cue(word: bytes, spaced: bytes, f: tuple[int, ...]) -> tuple[str, float]:
+    """Cue kind and weight of one special reasoning word (0.0 if it is not a cue)."""
     if word == b"step":
-        if nxt == b"by" and j + 2 < n and tokens[j + 2] in _STEP_WORDS:
-            return b"sbs", 0.9
-        if prev == b"one" and tokens[j + 1 : j + 4] == [b"at", b"a", b"time"]:
-            return b"sbs", 0.85
-        if prev in _STEP_QUANTIFIERS:
-            return b"each_step", 0.55
-    elif word == b"steps":
-        if prev in _STEP_QUANTIFIERS or (j > 1 and tokens[j - 2] in _POSSESSIVES):
-            return b"each_step", 0.55
-    elif word == b"stepwise":
-        return b"sbs", 0.75
-    elif word == b"chain":
-        if nxt == b"of" and j + 2 < n and tokens[j + 2] in _COT_WORDS:
-            return b"cot", 0.9
-    elif word == b"cot":
-        return b"cot", 0.5
-    elif word in (b"think", b"thinking"):
-        if nxt in _THINK_STRONG or (prev == b"s" and j > 1 and tokens[j - 2] == b"let"):
-            return b"think", 0.7
-        if word == b"thinking" and nxt in _PROCESS_NOUNS:
-            return b"process", 0.8
-        if nxt in _THINK_ALL:
-            return b"think", 0.4
-    elif word in (b"thought", b"reasoning"):
-        if nxt in _PROCESS_NOUNS:
-            return b"process", 0.8
-        if prev in _POSSESSIVES:
-            return b"own_reasoning", 0.6
-    elif word == b"reason":
-        if nxt in _REASON_AFTER and prev not in _NOT_VERB_REASON:
-            return b"reason", 0.7
-    elif word == b"before":
-        if nxt in _ANSWERING:
-            return b"before", 0.45
-    elif word == b"final":
-        if nxt == b"answer":
-            return b"final", 0.25
-    elif word in _NOUN_CUES:
-        return b"noun", _NOUN_CUES[word]
-    elif word in _ADVERBS:
-        return b"adverb", 0.2
-    return b"", 0.0
+        if spaced.find(b" step by step") >= 0:
+            return "sbs", 0.9
+        if spaced.find(b" one step at a time ") >= 0:
+            return "sbs", 0.85
+        return ("each_step", 0.5) if f[_F_R_POSSESSIVE] else ("", 0.0)
+    if word == b"steps":
+        return ("each_step", 0.55) if f[_F_R_POSSESSIVE] else ("", 0.0)
+    if word == b"stepwise":
+        return "sbs", 0.75
+    if word == b"chain":
+        if spaced.find(b" chain of thought") >= 0 or spaced.find(b" chain of reasoning") >= 0:
+            return "cot", 0.9
+        return "", 0.0
+    if word == b"cot":
+        return "cot", 0.5
+    if word in (b"think", b"thinking"):
+        best = 0.0
+        for _, nxt in _next_words(spaced, word):
+            if nxt in _THINK_STRONG:
+                best = 0.7
+            elif word == b"thinking" and nxt in _PROCESS_NOUNS:
+                return "process", 0.8
+            elif nxt in _THINK_ALL:
+                best = max(best, 0.4)
+        if word == b"think" and spaced.find(b" let s think ") >= 0:
+            best = 0.7
+        return "think", best
+    if word in (b"thought", b"reasoning"):
+        for _, nxt in _next_words(spaced, word):
+            if nxt in _PROCESS_NOUNS:
+                return "process", 0.8
+        return ("verb_object", 0.6) if f[_F_R_POSSESSIVE] else ("", 0.0)
+    if word == b"reason":
+        for prev, nxt in _next_words(spaced, word):
+            if nxt in _REASON_AFTER and prev not in _NOT_VERB_REASON:
+                return "reason", 0.7
+        return "", 0.0
+    if word == b"before":
+        return ("before", 0.45) if f[_F_R_ANSWERING] else ("", 0.0)
+    if word == b"final":
+        return ("final", 0.25) if f[_F_R_ANSWER] else ("", 0.0)
+    return "noun", _NOUN_CUES.get(word, 0.0)
 
 
-def _reasoning(tokens: list[bytes], tokset: set[bytes], text: bytes, foreign: bool) -> float:
-    """Combine reasoning-elicitation cues found in the tokens into a [0, 1] strength.
+def _key_phrases(phrases: tuple[str, ...]) -> dict[bytes, tuple[bytes, ...]]:
+    """Index phrases by their longest token, so that only phrases whose key token
+    occurs in a prompt are searched for."""
+    keyed: dict[bytes, list[bytes]] = {}
+    for phrase in phrases:
+        data = phrase.encode()
+        spaced = _CJK_CHAR_RE.sub(rb" \g<0> ", data)
+        key = max(spaced.translate(_TOKEN_TABLE).split(), key=len)
+        keyed.setdefault(key, []).append(data)
+    return {k: tuple(v) for k, v in keyed.items()}
 
-    ``text`` is the masked prompt as UTF-8 (for the non-English phrase list, which is
-    searched when ``foreign`` says the prompt has non-ASCII text).
+
+_FOREIGN_KEYED: Final = _key_phrases(FOREIGN_REASON_PHRASES)
+_FOREIGN_KEYS: Final = frozenset(_FOREIGN_KEYED)
+_FOREIGN_STEMS: Final = tuple(p.encode() for p in FOREIGN_REASON_STEMS)
+
+
+
+
+def _reasoning(
+    words: bytes, upper: bytes, f: tuple[int, ...], text: bytes, foreign: bool
+) -> float:
+    """Combine reasoning-elicitation cues into a [0, 1] strength (noisy-or of cue kinds).
+
+    ``words`` is the token text (tokens separated by whitespace); ``upper`` the summed
+    token vectors as bytes and ``f`` their unpacked counts, which say which cue words
+    occur. ``text`` is the lower-cased prompt as UTF-8, searched for the non-English
+    phrases whose key token occurs, and for stems when ``foreign`` is true.
     """
-    cues: dict[bytes | int, float] = {}
-    words = tokset & _SPECIAL
-    if b"before" in words and tokset.isdisjoint(_ANSWER_WORDS):
-        words.discard(b"before")
-    if b"final" in words and b"answer" not in tokset:
-        words.discard(b"final")
-    verbs = tokset & _VERB_GATE
-    if verbs and not (
-        not tokset.isdisjoint(_OBJECT_GATE)
-        or (not tokset.isdisjoint(_SOFT_OBJECTS) and not tokset.isdisjoint(_POSSESSIVES))
-        or (not tokset.isdisjoint(_SOFT_LOW) and not verbs.isdisjoint(_CORE_VERBS))
-    ):
-        verbs = set()
-    if words or verbs:
-        words |= verbs | (tokset & _ADVERBS)
-        for word in words:
-            j = -1
-            for _ in range(tokens.count(word)):
-                j = tokens.index(word, j + 1)
-                kind, weight = _word_cue(word, j, tokens)
-                if weight > cues.get(kind, 0.0):
-                    cues[kind] = weight
-                if word in verbs:
-                    at, weight = _verb_cue(word, tokens[j + 1 : j + 1 + _WINDOW])
-                    if weight > cues.get(j + 1 + at, 0.0):
-                        cues[j + 1 + at] = weight
-    if (foreign or not tokset.isdisjoint(_FOREIGN_GATE)) and any(
-        p in text for p in _FOREIGN_PHRASES
-    ):
-        cues[b"foreign"] = 0.85
-    cues.pop(b"", None)
+    cues: dict[str, float] = {}
+    if f[_F_R_VERB]:
+        core = f[_F_R_CORE]
+        if f[_F_R_STRONG]:  # "explain your reasoning", "lay out the derivation"
+            cues["verb_object"] = 0.75 if core else 0.65
+        elif f[_F_R_SOFT] and f[_F_R_POSSESSIVE]:  # "show your work", "justify each step"
+            cues["verb_object"] = 0.55 if core else 0.45
+        elif core and f[_F_R_SOFT_LOW]:  # "explain the steps" (a procedure, weak)
+            cues["verb_object"] = 0.25
+        if f[_F_R_BREAK] and f[_F_R_DOWN]:  # "break it down", "lay out"
+            cues["break_down"] = 0.5
+    if f[_F_R_THROUGH_VERB] and f[_F_R_THROUGH]:  # "walk me through", "talk us through"
+        cues["through"] = 0.6
+    special = upper[_SPECIAL_SLICE]
+    if special != _NO_SPECIAL:
+        spaced = b" " + words + b" "
+        for word in _decode(int.from_bytes(special, "little"), _SPECIAL_WORDS):
+            kind, weight = _special_cue(word, spaced, f)
+            if weight > cues.get(kind, 0.0):
+                cues[kind] = weight
+    foreign_keys = upper[_FOREIGN_SLICE]
+    if foreign_keys != _NO_FOREIGN:
+        for key in _decode(int.from_bytes(foreign_keys, "little"), _FOREIGN_KEY_WORDS):
+            if any(text.find(phrase) >= 0 for phrase in _FOREIGN_KEYED[key]):
+                cues["foreign"] = 0.85
+                break
+    if foreign and any(text.find(stem) >= 0 for stem in _FOREIGN_STEMS):
+        cues["foreign"] = 0.85
+    cues.pop("", None)
     if not cues:
         return 0.0
+    if f[_F_R_ADVERB]:  # "carefully", "rigorously": only together with another cue
+        cues["adverb"] = 0.2
     miss = 1.0
     for weight in cues.values():
         miss *= 1.0 - weight
@@ -749,14 +761,17 @@ _MC_CUE_RE: Final = re.compile(
 )
 
 
-def _may_have_options(data: bytes, marks: bytes) -> bool:
-    """Cheap test: could the prompt list lettered options ("b)", "(b)", "\nb.")?"""
-    if b")" in marks and b"b)" in data:
+def _may_have_options(data: bytes) -> bool:
+    """Cheap test: could the prompt list lettered options ("B)", "(b)", "\nB.")?"""
+    if 0x29 in data and (data.find(b"B)") >= 0 or data.find(b"b)") >= 0):  # )
         return True
-    if b"\n" not in marks:
+    if 0x0A not in data:  # newline
         return False
-    at = data.find(b"\nb")
-    return at >= 0 and data[at + 2 : at + 3] in (b".", b":", b"]")
+    for line_b in (b"\nB", b"\nb"):
+        at = data.find(line_b)
+        if at >= 0 and data[at + 2 : at + 3] in (b".", b":", b"]"):
+            return True
+    return False
 
 
 def _multiple_choice(low: str) -> tuple[bool, int]:
@@ -823,19 +838,19 @@ _ENUM_CJK_RE: Final = re.compile(
 )
 
 
-def _enumeration(low: str, tokset: set[bytes]) -> int | None:
+def _enumeration(low: str, keyword_bits: int) -> int | None:
     """Return the list position a prompt gives itself ("Question 17" -> 17), else None.
 
-    Call only when the prompt has digits.
+    Call only when the prompt has digits and either starts like a list item or has
+    one of ``_ENUM_KEYWORDS``; ``keyword_bits`` is the bitmap of those among its
+    tokens (see "token vectors").
     """
     head = low[:_ENUM_SPAN]
-    stripped = head.lstrip()
-    if stripped[:1] in ("#", "[", "(") or stripped[:1].isdigit():
-        m = _ENUM_LEAD_RE.match(head)
-        if m:
-            return int(m.group(1))
+    m = _ENUM_LEAD_RE.match(head)
+    if m:
+        return int(m.group(1))
     best: tuple[int, int] | None = None
-    for key in tokset & _ENUM_KEY_TOKENS:
+    for key in _decode(keyword_bits, _ENUM_WORDS):
         word = key.decode()
         at = head.find(word)
         while at >= 0:
@@ -859,7 +874,163 @@ def _enumeration(low: str, tokset: set[bytes]) -> int | None:
 
 # --- public entry point --------------------------------------------------------------------
 
+# A frozen dataclass's generated __init__ sets each field through object.__setattr__,
+# which costs about a microsecond per event here; analyse_prompt fills the slots through
+# their descriptors instead. The result is identical to PromptProfile(...) (tested).
+_NEW_PROFILE: Final = PromptProfile.__new__
+(
+    _SET_TEMPLATE,
+    _SET_PREFIX,
+    _SET_SIMHASH,
+    _SET_AREA,
+    _SET_CONFIDENCE,
+    _SET_REASONING,
+    _SET_MC,
+    _SET_ENUMERATION,
+    _SET_N_TOKENS,
+) = (
+    PromptProfile.__dict__[name].__set__
+    for name in (
+        "template",
+        "prefix",
+        "simhash",
+        "area",
+        "area_confidence",
+        "reasoning",
+        "multiple_choice",
+        "enumeration",
+        "n_tokens",
+    )
+)
+
 _PREFIX_TOKENS: Final = 8
+
+# --- token vectors -------------------------------------------------------------------------
+
+# Each distinct token contributes one int: its SimHash spread in the low 512 bits and,
+# above them: 16-bit per-area weights; one 8-bit count per rule word list it belongs to;
+# and, for the word lists whose members the later stages must name (reasoning triggers,
+# foreign phrase keys, enumeration keywords), one bit per member word. Tokens are
+# distinct, so those bits never carry: their sum is a bitmap of the words present.
+# One sum over the prompt's distinct tokens therefore yields the SimHash bit counts,
+# the area scores, every gate, and the trigger words, without any set intersection.
+_COUNT_SETS: Final[tuple[tuple[int, frozenset[bytes]], ...]] = (
+    (_F_OVERRIDE_VERB, _OVERRIDE_VERBS),
+    (_F_OVERRIDE_OBJECT, _OVERRIDE_OBJECTS),
+    (_F_LIMIT, _LIMIT_WORDS),
+    (_F_NEGATOR, _NEGATORS),
+    (_F_TOOL_NOUN, _TOOL_NOUNS),
+    (_F_TOOL_VERB, _TOOL_VERBS),
+    (_F_FOREIGN_WORD, _FOREIGN_WORDS),
+    (_F_DEVELOPER, frozenset({b"developer"})),
+    (_F_MODE, frozenset({b"mode"})),
+    (_F_CODE, frozenset({b"_code_"})),
+    (_F_R_VERB, _VERBS),
+    (_F_R_CORE, _CORE_VERBS),
+    (_F_R_STRONG, _STRONG_OBJECTS),
+    (_F_R_SOFT, _SOFT_OBJECTS),
+    (_F_R_SOFT_LOW, _SOFT_LOW),
+    (_F_R_POSSESSIVE, _POSSESSIVES),
+    (_F_R_ADVERB, _ADVERBS),
+    (_F_R_THROUGH_VERB, _THROUGH_VERBS),
+    (_F_R_THROUGH, frozenset({b"through"})),
+    (_F_R_BREAK, _BREAK_VERBS),
+    (_F_R_DOWN, frozenset({b"down", b"out"})),
+    (_F_R_ANSWERING, _ANSWER_WORDS),
+    (_F_R_ANSWER, frozenset({b"answer"})),
+)
+_COUNTS_BYTES: Final = 2 * _N_AREAS + (_N_FIELDS - _N_AREAS)
+_FIELDS_UNPACK: Final = struct.Struct(f"<{_N_AREAS}H{_N_FIELDS - _N_AREAS}B")
+# Bitmap word lists, in bit order, each starting on a byte boundary after the counts.
+_SPECIAL_WORDS: Final = tuple(sorted(_SPECIAL))
+_FOREIGN_KEY_WORDS: Final = tuple(sorted(_FOREIGN_KEYS))
+_ENUM_WORDS: Final = tuple(sorted(_ENUM_KEY_TOKENS))
+_BITMAPS: Final = (_SPECIAL_WORDS, _FOREIGN_KEY_WORDS, _ENUM_WORDS)
+_BITMAP_SLICES: Final = tuple(
+    slice(start, start + (len(words) + 7) // 8)
+    for start, words in zip(
+        (
+            _COUNTS_BYTES + sum((len(w) + 7) // 8 for w in _BITMAPS[:i])
+            for i in range(len(_BITMAPS))
+        ),
+        _BITMAPS,
+        strict=True,
+    )
+)
+_SPECIAL_SLICE, _FOREIGN_SLICE, _ENUM_SLICE = _BITMAP_SLICES
+_UPPER_BYTES: Final = _ENUM_SLICE.stop
+_NO_SPECIAL: Final = bytes(_SPECIAL_SLICE.stop - _SPECIAL_SLICE.start)
+_NO_FOREIGN: Final = bytes(_FOREIGN_SLICE.stop - _FOREIGN_SLICE.start)
+_NO_ENUM: Final = bytes(_ENUM_SLICE.stop - _ENUM_SLICE.start)
+_LEAD_ENUM_CHARS: Final = frozenset("#[(0123456789")
+
+
+def _build_fields() -> dict[bytes, int]:
+    """Token -> the part of its vector above the SimHash bits (see above)."""
+    fields: dict[bytes, int] = {}
+    for tok, entries in AREA_LEXICON.items():
+        key = tok.encode()
+        fields[key] = sum(round(w * _SCALE) << (16 * a) for a, w in entries)
+    for index, words in _COUNT_SETS:
+        for key in words:
+            shift = 16 * _N_AREAS + 8 * (index - _N_AREAS)
+            fields[key] = fields.get(key, 0) + (1 << shift)
+    for bitmap, where in zip(_BITMAPS, _BITMAP_SLICES, strict=True):
+        for bit, key in enumerate(bitmap):
+            fields[key] = fields.get(key, 0) + (1 << (8 * where.start + bit))
+    return fields
+
+
+_FIELDS: Final = _build_fields()
+_FIELD_KEYS: Final = frozenset(_FIELDS)
+_SPREAD_CACHE: dict[bytes, int] = {}
+_SPREAD_CACHE_MAX: Final = 1 << 16
+
+
+def _decode(bits: int, words: tuple[bytes, ...]) -> list[bytes]:
+    """The words whose bits are set in a bitmap."""
+    out = []
+    while bits:
+        low = bits & -bits
+        out.append(words[low.bit_length() - 1])
+        bits ^= low
+    return out
+
+
+def _simhash(tokset: set[bytes]) -> int:
+    """64-bit SimHash of a token set: one int sum of memoised per-token spreads."""
+    n = len(tokset)
+    if n == 0:
+        return 0
+    cache = _SPREAD_CACHE
+    try:
+        total = sum(map(cache.__getitem__, tokset))
+    except KeyError:
+        if len(cache) >= _SPREAD_CACHE_MAX:
+            cache.clear()
+        for tok in tokset:
+            if tok not in cache:
+                cache[tok] = _spread(tok)
+        total = sum(map(cache.__getitem__, tokset))
+    if n <= _MAX8:
+        return _majority_bits(total, n)
+    return _wide_simhash(list(map(cache.__getitem__, tokset)))
+
+
+def simhash64(text: str) -> int:
+    """Return the 64-bit SimHash of a prompt's normalised word tokens (0 if it has none).
+
+    Charikar SimHash over the set of distinct word tokens of ``normalise(text)`` (CJK
+    characters count one token each), unweighted. Near duplicates differ in few bits:
+    one changed word among ~50 distinct ones moves about 3 bits (90th percentile 6),
+    unrelated prompts differ in about 28 of 64. Costs about as much again as
+    ``analyse_prompt``, which is why ``PromptProfile.simhash`` is left 0: call this off
+    the per-event path (on sampled events, or on the prompts behind an alert).
+    """
+    data = normalise(text).encode("utf-8", "surrogatepass")
+    if not data.isascii():
+        data = _CJK_CHAR_RE.sub(rb" \g<0> ", data)
+    return _simhash(set(data.translate(_TOKEN_TABLE).split()))
 
 
 def analyse_prompt(text: str) -> PromptProfile:
@@ -867,55 +1038,68 @@ def analyse_prompt(text: str) -> PromptProfile:
 
     Never raises on any ``str`` (empty, whitespace only, odd Unicode, lone surrogates).
     """
-    low = text[:MAX_CHARS].lower()
+    low = text[:MAX_CHARS]
+    ascii_only = low.isascii()
+    if not ascii_only:  # ASCII letters are lower-cased by the byte tables below
+        low = low.lower()
     n_chars = len(low)
     data = low.encode("utf-8", "surrogatepass")
-    marks = data.translate(None, _NOT_MARKS)
-    ascii_only = len(data) == n_chars
     sink: list[str] = []
-    if marks:
-        masked = _mask(low, marks, sink)
-        if sink:
-            data = masked.encode("utf-8", "surrogatepass")
-            n_chars = len(masked)
+    masked = _mask(low, data, sink)
+    if sink:
+        data = masked.encode("utf-8", "surrogatepass")
+        n_chars = len(masked)
+    text_bytes = data
     if not ascii_only:
         for lead, pairs in _UNICODE_PUNCT:
-            if lead[:2] in data:
+            if data.find(lead[:2]) >= 0:
                 for ch, repl in pairs:
-                    if ch in data:
+                    if data.find(ch) >= 0:
                         data = data.replace(ch, repl)
-        marks = data.translate(None, _NOT_MARKS)
-    text_bytes = data
-    if not ascii_only and _CJK_CHAR_RE.search(data):
-        data = _CJK_CHAR_RE.sub(rb" \g<0> ", data)
-    n_digits = len(data) - len(data.translate(None, _DIGIT_BYTES))
-    tokens = _mark_segments(data, marks).translate(_TOKEN_TABLE).split()
-    tokset = set(tokens)
-    n_markers = 0
-    if _END in tokset:
-        n_markers = tokens.count(_END)
-        tokset.discard(_END)
-        if _COLON in tokset:
-            n_markers += tokens.count(_COLON)
-            tokset.discard(_COLON)
-    n_tokens = len(tokens) - n_markers
-    area_tokset = tokset
-    if sink:
+        text_bytes = data
+        if _CJK_CHAR_RE.search(data):
+            data = _CJK_CHAR_RE.sub(rb" \g<0> ", data)
+    n_digits = data.translate(_DIGITS_TO_NUL).count(0)
+    marked = _mark_segments(data)
+    words = marked.translate(_TOKEN_TABLE)
+    tokens = words.split()
+    n_tokens = len(tokens)
+    hits = _FIELD_KEYS.intersection(tokens)
+    if sink:  # masked code and quotes still count as area evidence
         extra = _words(" ".join(sink).encode("utf-8", "surrogatepass"))
         n_tokens += len(extra) - len(sink)
-        area_tokset = tokset | set(extra)
-    area, confidence = _area(area_tokset, data, n_chars, n_digits)
-    options = _may_have_options(data, marks)
-    is_mc, n_opts = _multiple_choice(low) if options else (False, 0)
-    key = _template_key(tokens, options)
-    return PromptProfile(
-        template=_h64(key + b"|mc%d" % n_opts if is_mc else key),
-        prefix=_h64(b" ".join(tokens[:_PREFIX_TOKENS])),
-        simhash=_simhash(tokset),
-        area=area,
-        area_confidence=confidence,
-        reasoning=_reasoning(tokens, tokset, text_bytes, not ascii_only),
-        multiple_choice=is_mc,
-        enumeration=_enumeration(low, tokset) if n_digits else None,
-        n_tokens=n_tokens,
+        hits = hits | _FIELD_KEYS.intersection(extra)
+    upper = sum(map(_FIELDS.__getitem__, hits)).to_bytes(_UPPER_BYTES, "little")
+    fields = _FIELDS_UNPACK.unpack_from(upper)
+    area, confidence = _area(fields, upper, data, n_chars, n_digits)
+    options = _may_have_options(data)
+    is_mc, n_opts = _multiple_choice(low.lower()) if options else (False, 0)
+    key = _template_key(marked, tokens, options)
+    if is_mc:
+        key += b"|mc%d" % n_opts
+    prefix = b" ".join(tokens[:_PREFIX_TOKENS])
+    enumeration = None
+    if n_digits:
+        keywords = upper[_ENUM_SLICE]
+        if (
+            keywords != _NO_ENUM
+            or low[:8].lstrip()[:1] in _LEAD_ENUM_CHARS
+            or not ascii_only  # CJK ordinals ("第12题")
+        ):
+            enumeration = _enumeration(
+                low[:_ENUM_SPAN].lower(), int.from_bytes(keywords, "little")
+            )
+    profile = _NEW_PROFILE(PromptProfile)
+    _SET_TEMPLATE(profile, crc32(key) << 32 | crc32(key[::-1]))
+    _SET_PREFIX(profile, crc32(prefix) << 32 | crc32(prefix[::-1]))
+    _SET_SIMHASH(profile, 0)  # see simhash64()
+    _SET_AREA(profile, area)
+    _SET_CONFIDENCE(profile, confidence)
+    _SET_REASONING(
+        profile,
+        _reasoning(words, upper, fields, words if ascii_only else text_bytes, not ascii_only),
     )
+    _SET_MC(profile, is_mc)
+    _SET_ENUMERATION(profile, enumeration)
+    _SET_N_TOKENS(profile, n_tokens)
+    return profile

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from detectors.exceptions import DistillguardError
-from stream import demo, replay
+from stream import alerts_cli, demo, replay, run
 from stream.simulate import cli as simulate_cli
 
 
@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("replay", replay, "run the detection pipeline over a file of request events"),
         ("simulate", simulate_cli, "write seeded synthetic traffic with labels"),
         ("demo", demo, "simulate a small scenario, replay it and report what was caught"),
+        ("run", run, "consume request events from Kafka; decisions to Redis, metrics over HTTP"),
+        ("alerts", alerts_cli, "read the alert stream from Redis and explain alerts for triage"),
     ):
         p = sub.add_parser(name, help=help_, description=help_)
         module.add_arguments(p)

@@ -15,3 +15,11 @@ class SourceError(StreamError):
 
 class SinkError(StreamError):
     """A sink could not write or flush what it was given."""
+
+
+class SettingsError(StreamError):
+    """A setting of ``distillguard run`` is unknown, malformed or out of range."""
+
+
+class SnapshotError(StreamError):
+    """Per-account state could not be written to or read back from the snapshot store."""

@@ -14,9 +14,10 @@ reads the wall clock, which is what makes ``replay`` deterministic.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from detectors.campaigns import CampaignLinker, MemoryLinkageIndex, describe, linkage_keys
 from detectors.models import Detector, distill_detector, volume_detector
 from detectors.policy import PolicyConfig, decide
 from detectors.prompts import analyse_prompt
@@ -37,7 +38,15 @@ class ProcessorConfig:
             trigger scoring.
         score_every_events: score an account after this many of its events ...
         score_every_s: ... or once this much event time passed since its last score.
-        min_account_events: an account is not scored before it sent this many events.
+        min_account_events: an account is not scored before it sent this many events
+            (campaign evidence needs no more: it comes from the linked accounts) ...
+        min_behaviour_events: ... and its own behaviour is not judged before this many.
+        pooled_detector: the detector whose scores campaign linkage pools.
+        campaign_prefilter: campaign evidence is looked up for an account only while its
+            own pooled-detector score is unknown or at least this (linkage is costlier
+            than the per-account detectors) ...
+        campaign_recheck_s: ... and at most once per this much event time.
+        link_campaigns: link accounts into campaigns at all.
         learn_every_s: an account teaches the population at most once per this period
             (flagged accounts never do), which bounds how much abuse that is not yet
             flagged can teach the detectors that it is normal.
@@ -52,7 +61,12 @@ class ProcessorConfig:
     late_tolerance_s: float = 300.0
     score_every_events: int = 20
     score_every_s: float = 600.0
-    min_account_events: int = 10
+    min_account_events: int = 5
+    min_behaviour_events: int = 10
+    pooled_detector: str = "distill"
+    campaign_prefilter: float = 0.5
+    campaign_recheck_s: float = 300.0
+    link_campaigns: bool = True
     learn_every_s: float = 3600.0
     evict_every_s: float = 600.0
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -81,14 +95,23 @@ class Processor:
     Args:
         config: the processor's configuration.
         detectors: the detectors to score with (default: ``default_detectors()``).
+        linker: campaign linkage (default: over an in-memory index, unless the config
+            switches linkage off); a runtime with many workers passes one over a
+            shared index.
 
     """
 
     def __init__(
-        self, config: ProcessorConfig | None = None, detectors: Sequence[Detector] | None = None
+        self,
+        config: ProcessorConfig | None = None,
+        detectors: Sequence[Detector] | None = None,
+        linker: CampaignLinker | None = None,
     ) -> None:
         self.config = config or ProcessorConfig()
         self.detectors = list(detectors) if detectors is not None else default_detectors()
+        if linker is None and self.config.link_campaigns:
+            linker = CampaignLinker(MemoryLinkageIndex())
+        self.linker = linker
         self.store: AccountStore[AccountState] = AccountStore(
             self._new_state, self.config.max_accounts, self.config.idle_ttl_s
         )
@@ -121,6 +144,12 @@ class Processor:
 
         profile = analyse_prompt(ev.prompt) if ev.prompt else None
         state.features.update(ev, profile)
+        if self.linker is not None:
+            new_keys = state.links.observe(
+                linkage_keys(ev), profile.template if profile is not None else None
+            )
+            if new_keys:
+                self.linker.record(ev.account_id, new_keys)
         state.since_scored += 1
         if late or state.features.events < cfg.min_account_events:
             return []
@@ -138,15 +167,71 @@ class Processor:
         state.since_scored = 0
         state.last_scored = now
         x = state.features.values(now)
-        ready = [d for d in self.detectors if d.ready]
+        judged = state.features.events >= cfg.min_behaviour_events
+        ready = [d for d in self.detectors if d.ready and judged]
         scores = {d.name: d.score_one(x) for d in ready}
+        own = scores.get(cfg.pooled_detector)
+        if own is not None:
+            state.behaviour_score = own
+        related: tuple[str, ...] = ()
+        if self.linker is not None:
+            self._link(account_id, state, own, now)
+            if state.campaign is not None:
+                related = state.campaign.members
+                if state.campaign.scored_members >= self.linker.min_members:
+                    scores["campaign"] = state.campaign.score
         review_at = cfg.policy.review_at
         reasons = [r for d in ready if scores[d.name] >= review_at for r in d.explain(x)]
-        alert = decide(cfg.policy, state.episode, account_id, now, scores, x, reasons)
+        if state.campaign is not None and scores.get("campaign", 0.0) >= review_at:
+            reasons.append(describe(state.campaign))
+        was_open = state.episode.open
+        alert = decide(cfg.policy, state.episode, account_id, now, scores, x, reasons, related)
         if alert is not None:
             self.stats.alerts[(alert.severity, alert.action)] += 1
+            if not was_open:  # newly flagged: what it taught the detectors is unlearned
+                for d in self.detectors:
+                    d.forget(account_id)
         if not state.episode.open and now - state.last_learned >= cfg.learn_every_s:
             state.last_learned = now
             for d in self.detectors:
-                d.learn_one(x)
+                d.learn_one(x, account_id)
         return alert
+
+    def _link(self, account_id: str, state: AccountState, own: float | None, now: float) -> None:
+        """Refresh the account's campaign evidence when due (cached between checks)."""
+        cfg = self.config
+        assert self.linker is not None  # only called with linkage on
+        if own is not None and own < cfg.campaign_prefilter and not state.episode.open:
+            state.campaign = None
+            return
+        if now - state.campaign_checked < cfg.campaign_recheck_s:
+            return
+        state.campaign_checked = now
+        state.campaign = self.linker.evidence(
+            account_id, state.links.keys, own, _BehaviourScores(self.store)
+        )
+
+
+class _BehaviourScores(Mapping[str, float]):
+    """Read-only view: account id → its latest pooled-detector score, from the store."""
+
+    def __init__(self, store: AccountStore[AccountState]) -> None:
+        self._store = store
+
+    def __getitem__(self, account_id: str) -> float:
+        state = self._store.peek(account_id)
+        if state is None or state.behaviour_score is None:
+            raise KeyError(account_id)
+        return state.behaviour_score
+
+    def __contains__(self, account_id: object) -> bool:
+        if not isinstance(account_id, str):
+            return False
+        state = self._store.peek(account_id)
+        return state is not None and state.behaviour_score is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (a for a, s in self._store.items() if s.behaviour_score is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -11,6 +11,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+from detectors.campaigns import AccountLinks, CampaignEvidence
 from detectors.features import AccountFeatures
 from detectors.policy import EpisodeState
 
@@ -55,10 +56,14 @@ class AccountState:
     """
 
     __slots__ = (
+        "behaviour_score",
+        "campaign",
+        "campaign_checked",
         "episode",
         "features",
         "last_learned",
         "last_scored",
+        "links",
         "recent_ids",
         "since_scored",
     )
@@ -67,6 +72,10 @@ class AccountState:
         self.features = AccountFeatures()
         self.episode = EpisodeState()
         self.recent_ids = RecentIds(dedupe_capacity)
+        self.links = AccountLinks()
+        self.behaviour_score: float | None = None  # latest score of the pooled detector
+        self.campaign: CampaignEvidence | None = None
+        self.campaign_checked = float("-inf")
         self.last_scored = float("-inf")
         self.last_learned = float("-inf")
         self.since_scored = 0
@@ -100,6 +109,35 @@ class AccountStore(Generic[S]):
     def items(self) -> Iterator[tuple[str, S]]:
         """Iterate over (account id, state), least recently active first."""
         return iter(self._states.items())
+
+    def last_seen(self, account_id: str) -> float:
+        """Return the event time ``account_id`` was last active (``-inf`` if not held)."""
+        return self._last_seen.get(account_id, float("-inf"))
+
+    def peek(self, account_id: str) -> S | None:
+        """Return the state of ``account_id`` if held, without marking it active."""
+        return self._states.get(account_id)
+
+    def pop(self, account_id: str) -> S | None:
+        """Remove ``account_id`` and return its state (None if not held); not an eviction."""
+        self._last_seen.pop(account_id, None)
+        return self._states.pop(account_id, None)
+
+    def put(self, account_id: str, state: S, last_seen: float) -> None:
+        """Hold ``state`` for ``account_id`` (restored from a snapshot) as active at ``last_seen``.
+
+        It joins as the most recently active account; past ``max_accounts`` the least
+        recently active one is evicted, as in ``get``.
+        """
+        states = self._states
+        if account_id in states:
+            states.move_to_end(account_id)
+        elif len(states) >= self.max_accounts:
+            evicted, _ = states.popitem(last=False)
+            del self._last_seen[evicted]
+            self.evictions += 1
+        states[account_id] = state
+        self._last_seen[account_id] = last_seen
 
     def get(self, account_id: str, ts: float) -> S:
         """Return the state of ``account_id`` (creating it), marking it active at ``ts``."""

@@ -103,6 +103,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", default="-", help="events file: .jsonl, .jsonl.gz, or - for stdout (default -)"
     )
     g.add_argument("--labels", default=None, help="write ground-truth labels (JSON Lines) here")
+    g = parser.add_argument_group("kafka output (instead of --out)")
+    g.add_argument(
+        "--kafka",
+        metavar="BOOTSTRAP",
+        default=None,
+        help="produce into Kafka at host:port,... (SASL/TLS from DISTILLGUARD_KAFKA_* variables)",
+    )
+    g.add_argument("--topic", default="distillguard.requests", help="topic (default %(default)s)")
+    g.add_argument(
+        "--rate", type=float, default=0.0, help="messages per second (default 0: unthrottled)"
+    )
+    g.add_argument(
+        "--timestamps",
+        choices=("event", "produce"),
+        default="event",
+        help="message timestamp: the event time or the produce time (default %(default)s)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -139,6 +156,10 @@ def run(args: argparse.Namespace) -> int:
     except (DistillguardError, ValueError) as exc:
         print(f"distillguard simulate: {exc}", file=sys.stderr)
         return 2
+    if args.kafka:
+        from stream.simulate.kafka_cli import run_kafka  # noqa: PLC0415  # kafka only when asked
+
+        return run_kafka(cfg, args)
     try:
         summary = write_simulation(cfg, args.out, args.labels)
     except OSError as exc:

@@ -1,9 +1,11 @@
 """Unit tests for per-account features, with hand-computed expectations."""
 
+import math
+
 import pytest
-from detectors.prompts import AREAS, PromptProfile
 
 from detectors.features import FEATURES, AccountFeatures
+from detectors.prompts import AREAS, PromptProfile
 from detectors.records import RequestEvent
 
 T0 = 1_700_000_000.0 - (1_700_000_000.0 % 86400)  # a midnight, so hour buckets are aligned
@@ -61,11 +63,22 @@ def test_prompt_shares_and_coverage():
     f.update(_ev(T0 + 300), None)  # no prompt: counts as a request, not in prompt shares
     x = f.values(T0 + 400)
     assert x["area_count_24h"] == 3
-    assert x["reasoning_share"] == pytest.approx(2.0 / 4)
-    assert x["mc_share"] == pytest.approx(1 / 4)
-    assert x["enum_share"] == pytest.approx(2 / 4)  # 1->2 and 2->3 are in-order steps
+    # shares are shrunk towards 0 by the prior of 10 prompts: sum / (4 + 10)
+    assert x["reasoning_share"] == pytest.approx(2.0 / 14)
+    assert x["mc_share"] == pytest.approx(1 / 4)  # not shrunk: it only damps
+    assert x["enum_share"] == pytest.approx(2 / 14)  # 1->2 and 2->3 are in-order steps
     assert x["req_24h"] == 5
-    assert 0.0 < x["area_entropy"] <= 1.0
+    # areas 0, 1, 2, 2 over len(AREAS) bins, scaled by 4 / 14
+    p = [0.25, 0.25, 0.5]
+    h = -sum(q * math.log(q) for q in p) / math.log(len(AREAS))
+    assert x["area_entropy"] == pytest.approx(h * 4 / 14)
+
+
+def test_shares_without_prior_are_plain_ratios():
+    f = AccountFeatures(prompt_prior=0.0)
+    for i, r in enumerate([1.0, 0.0, 0.5, 0.5]):
+        f.update(_ev(T0 + i), _profile(reasoning=r))
+    assert f.values(T0 + 5)["reasoning_share"] == pytest.approx(0.5)
 
 
 def test_template_diversity():
@@ -100,3 +113,19 @@ def test_late_event_updates_window_without_breaking_timing():
 
 def test_areas_constant_is_a_tuple_of_names():
     assert len(AREAS) >= 10 and all(isinstance(a, str) for a in AREAS)
+
+
+def test_area_switching_and_recent_areas():
+    f = AccountFeatures()
+    for i, area in enumerate([0, 0, 0, 1, 2, 2]):
+        f.update(_ev(T0 + i), _profile(area=area))
+    x = f.values(T0 + 10)
+    # switches: 0->0 no, 0->0 no, 0->1 yes, 1->2 yes, 2->2 no; EW mean with alpha 0.1
+    expected = 0.0
+    for switched in (0, 0, 1, 1, 0):
+        expected += 0.1 * (switched - expected)
+    assert x["area_switch_rate"] == pytest.approx(expected)
+    assert x["areas_recent"] == 3
+    for i in range(16):  # the window keeps the last 16 prompts only
+        f.update(_ev(T0 + 20 + i), _profile(area=5))
+    assert f.values(T0 + 40)["areas_recent"] == 1

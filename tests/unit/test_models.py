@@ -15,6 +15,7 @@ from detectors.models import (
     PopulationReference,
     RobustPeerDetector,
     coverage_detector,
+    distill_detector,
     harvest_detector,
     volume_detector,
 )
@@ -50,11 +51,30 @@ def test_calibrator_extrapolates_the_tail_beyond_history():
         c.learn_one(float(i % 100))  # uniform 0..99, ten of each
     # below the 0.9 quantile (90.0): plain empirical CDF
     assert c.calibrate(50.0) == pytest.approx(505 / 1001)
-    # above it: 1 - 0.1 * exp(-(x - 90) / scale); excesses 0..9, ten each: median 5,
-    # so the exponential's scale is 5 / ln 2
-    assert c.calibrate(99.0) == pytest.approx(1 - 0.1 * math.exp(-9 * math.log(2) / 5))
+    # above it: 1 - share * exp(-(x - 90) / scale); the tail is the 90 values above 90
+    # (91..99, share 0.09), their median excess is 95 - 90 = 5, so scale = 5 / ln 2
+    assert c.calibrate(99.0) == pytest.approx(1 - 0.09 * math.exp(-9 * math.log(2) / 5))
     assert c.calibrate(1000.0) > 0.999999
     assert c.calibrate(1000.0) <= 1.0
+
+
+def test_calibrator_handles_a_point_mass_at_zero():
+    c = Calibrator(window=1000, refit_every=1)
+    for i in range(1000):
+        c.learn_one(0.0 if i % 10 else float(i % 7 + 1))  # 90% exactly 0, 10% in 1..7
+    assert c.fitted
+    # the tail is the 100 positive values (share 0.1), not a zero-width band
+    assert c.calibrate(0.5) < 0.95
+    assert c.calibrate(30.0) > 0.999
+
+
+def test_calibrator_without_a_tail_falls_back_above_the_maximum():
+    c = Calibrator(window=100, fallback_scale=1.0)
+    for _ in range(99):
+        c.learn_one(0.0)
+    assert c.fitted
+    assert c.calibrate(0.0) == pytest.approx(49.5 / 100)  # ties count half
+    assert c.calibrate(3.0) == pytest.approx(1 - 0.01 * math.exp(-3.0))
 
 
 def test_population_reference_robust_z():
@@ -92,6 +112,8 @@ def _population(seed, n):
             "req_per_active_hour": rng.lognormvariate(2, 0.5),
             "area_count_24h": float(rng.randint(1, 5)),
             "area_entropy": rng.random() * 0.5,
+            "area_switch_rate": rng.random() * 0.5,
+            "areas_recent": float(rng.randint(1, 4)),
             "reasoning_share": rng.random() * 0.2,
             "enum_share": 0.0,
             "out_tokens_per_req": rng.lognormvariate(5, 0.5),
@@ -100,7 +122,7 @@ def _population(seed, n):
         }
 
 
-DETECTORS = [volume_detector, coverage_detector, harvest_detector]
+DETECTORS = [volume_detector, coverage_detector, harvest_detector, distill_detector]
 
 
 @pytest.mark.parametrize("make", DETECTORS)
@@ -117,7 +139,8 @@ def test_contract_warm_up_then_outlier_scores_high(make):
     outlier = dict(xs[0])
     for k, v in outlier.items():
         outlier[k] = v * 1000 + 1 if k != "mc_share" else 0.0
-    outlier["area_entropy"] = outlier["reasoning_share"] = outlier["enum_share"] = 1.0
+    for share in ("area_entropy", "area_switch_rate", "reasoning_share", "enum_share"):
+        outlier[share] = 1.0
     assert det.score_one(outlier) > 0.99
     assert det.explain(outlier)  # names features with numbers and population reference
     assert "population p99.9" in det.explain(outlier)[0]

@@ -29,6 +29,7 @@ from detectors.prompts import (
     PromptProfile,
     analyse_prompt,
     normalise,
+    simhash64,
     stable_hash64,
 )
 
@@ -458,19 +459,28 @@ def test_simhash_near_duplicates_close_unrelated_far() -> None:
         "Describe the life cycle of a star from the collapse of a molecular cloud to "
         "a white dwarf, neutron star or black hole, and say which outcome our sun has."
     )
-    h_base, h_near, h_other = (analyse_prompt(x).simhash for x in (base, near, other))
+    h_base, h_near, h_other = (simhash64(x) for x in (base, near, other))
     # One changed word among ~35 distinct ones moves a few bits; unrelated text ~32.
     assert hamming(h_base, h_near) <= 10
     assert hamming(h_base, h_other) >= 20
-    assert analyse_prompt("").simhash == 0
     assert 0 <= h_base < 2**64
+    assert simhash64("") == 0
+    assert simhash64("Hello, world!") == simhash64("hello world")  # normalised tokens
+    assert simhash64("pay 5 dollars") == simhash64("pay 12 dollars")  # numbers masked
+
+
+def test_simhash_not_on_hot_path() -> None:
+    # SimHash does not fit the per-event budget, so analyse_prompt leaves it 0.
+    assert analyse_prompt("Explain the causes of inflation.").simhash == 0
 
 
 def test_simhash_many_features_path() -> None:
     words = " ".join(f"w{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}x" for i in range(400))
-    p = analyse_prompt(words)
-    assert 0 < p.simhash < 2**64
-    assert analyse_prompt(words).simhash == p.simhash
+    h = simhash64(words)
+    assert 0 < h < 2**64
+    assert simhash64(words) == h
+    # The >255-feature path agrees in spirit with the fast path: a small edit is close.
+    assert hamming(h, simhash64(words.replace("waax", "zzzz"))) <= 6
 
 
 # --- normalise, hashing, determinism -------------------------------------------------------
@@ -504,7 +514,8 @@ def test_profile_stable_across_processes() -> None:
     prompt = TEMPLATES["expert_sbs"][0]
     code = (
         "from detectors.prompts import analyse_prompt as a; "
-        f"p = a({prompt!r}); print(p.template, p.prefix, p.simhash, p.area, p.reasoning)"
+        "from detectors.prompts import simhash64 as s; "
+        f"p = a({prompt!r}); print(p.template, p.prefix, s({prompt!r}), p.area, p.reasoning)"
     )
     outs = set()
     for seed in ("0", "1", "12345"):
@@ -517,7 +528,7 @@ def test_profile_stable_across_processes() -> None:
     assert len(outs) == 1
     here = analyse_prompt(prompt)
     assert outs.pop().split()[:4] == [
-        str(here.template), str(here.prefix), str(here.simhash), str(here.area)
+        str(here.template), str(here.prefix), str(simhash64(prompt)), str(here.area)
     ]
 
 
@@ -568,12 +579,13 @@ ODD = [
 def test_odd_inputs_do_not_raise(text: str) -> None:
     check_profile(analyse_prompt(text))
     assert isinstance(normalise(text), str)
+    assert 0 <= simhash64(text) < 2**64
 
 
 def check_profile(p: PromptProfile) -> None:
     assert 0 <= p.template < 2**64
     assert 0 <= p.prefix < 2**64
-    assert 0 <= p.simhash < 2**64
+    assert p.simhash == 0
     assert -1 <= p.area < len(AREAS)
     assert 0.0 <= p.area_confidence <= 1.0
     assert (p.area == -1) == (p.area_confidence == 0.0)
@@ -590,6 +602,7 @@ def test_property_any_text(text: str) -> None:
     check_profile(p)
     assert analyse_prompt(text) == p
     assert isinstance(normalise(text), str)
+    assert 0 <= simhash64(text) < 2**64
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,0 +1,284 @@
+"""Benchmark: ``distillguard run`` end to end through a real Kafka broker and redis-server.
+
+Starts its own single-node Kafka broker and redis-server (``tests/servers.py``; run
+``bash tests/infra/setup.sh`` once), simulates traffic whose last event is now, and
+measures:
+
+1. throughput: the same events through ``replay``'s pipeline in this process, and
+   through one ``distillguard run`` worker consuming them as a backlog from a topic
+   (from its first consumed record to its last; start-up excluded), and the ratio;
+2. latency: a fresh worker, events produced at ``--rate`` events/s; for each alert,
+   the time from producing the event that raised it to the alert's write in Redis
+   (the alert-stream entry id is Redis's clock at the write; the decision key is
+   written by the same script), p50/p99/max over decisions (throttle/block) and over
+   all alerts.
+
+Figures are printed, never asserted. Targets (issue 4): run >= 70 % of replay
+throughput; p99 latency <= 1 s at 5,000 events/s.
+
+    python bench/kafka_e2e.py --accounts 1000 --volume-scale 0.5 --rate 5000 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from detectors.records import Alert  # noqa: E402
+from stream.events import BadRecord, parse_event  # noqa: E402
+from stream.kafka_source import make_producer  # noqa: E402
+from stream.pipeline import run_pipeline  # noqa: E402
+from stream.processor import Processor, ProcessorConfig  # noqa: E402
+from stream.settings import KafkaSettings  # noqa: E402
+from stream.sim_kafka import produce_lines  # noqa: E402
+from stream.simulate import Line, SimConfig, iter_lines  # noqa: E402
+from stream.sinks.memory import MemorySink  # noqa: E402
+from tests.servers import KafkaBroker, RedisServer, free_port  # noqa: E402
+
+PARTITIONS = 4
+LATE_TOLERANCE_S = 7 * 86400  # a simulated day arrives in seconds: nothing is late
+
+
+class Worker:
+    """One ``distillguard run`` subprocess and its /metrics endpoint."""
+
+    def __init__(
+        self, broker: KafkaBroker, redis: RedisServer, topic: str, prefix: str, log: Path
+    ) -> None:
+        self.port = free_port()
+        cmd = [
+            sys.executable, "-m", "stream.cli", "run",
+            "--bootstrap-servers", broker.bootstrap, "--topic", topic, "--group-id", topic,
+            "--dead-letter-topic", "", "--redis-url", redis.url,
+            "--metrics-port", str(self.port), "--set", "metrics.host=127.0.0.1",
+            "--set", f"redis.prefix={prefix}",
+            "--set", f"runtime.late_tolerance_s={LATE_TOLERANCE_S}",
+            "--log-level", "WARNING",
+        ]  # fmt: skip
+        self.log = log.open("wb")
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=self.log)
+
+    def metrics(self) -> dict[str, float]:
+        """Return every sample of /metrics, summed over labels."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
+            text = r.read().decode()
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                key, _, value = line.rpartition(" ")
+                name = key.split("{")[0]
+                out[name] = out.get(name, 0.0) + float(value)
+        return out
+
+    def records(self) -> float:
+        """Return the records this worker has taken from the topic (good, duplicate, bad)."""
+        m = self.metrics()
+        return sum(
+            m.get(f"distillguard_{k}_total", 0.0)
+            for k in ("events_consumed", "duplicate_events", "bad_records")
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def wait_for(what: str, cond: Callable[[], bool], timeout: float, step: float = 0.2) -> float:
+    """Wait until ``cond()``; return the wall time it first held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if cond():
+                return time.time()
+        except (OSError, urllib.error.URLError):
+            pass  # the worker's endpoint is not up yet
+        time.sleep(step)
+    raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def produce(broker: KafkaBroker, topic: str, lines: list[Line], rate: float, **kw: Any) -> float:
+    """Produce ``lines`` into ``topic`` at ``rate`` (0: flat out); return the achieved rate."""
+    producer = make_producer(KafkaSettings(bootstrap_servers=broker.bootstrap), linger_ms=5)
+    try:
+        return produce_lines(producer, topic, lines, rate, **kw).rate
+    finally:
+        producer.close(timeout=30)
+
+
+def replay_throughput(lines: list[Line]) -> float:
+    """Return events/s of ``replay``'s pipeline (parse, process, sink) over ``lines``."""
+    processor = Processor(ProcessorConfig(late_tolerance_s=LATE_TOLERANCE_S))
+    sink: MemorySink[Alert] = MemorySink()
+    records = [(i, line.data) for i, line in enumerate(lines, 1)]
+    began = time.perf_counter()
+    summary = run_pipeline(records, processor, sink)
+    return summary.records / (time.perf_counter() - began)
+
+
+def run_throughput(
+    broker: KafkaBroker, redis: RedisServer, lines: list[Line], log_dir: Path
+) -> tuple[float, float]:
+    """Return (records/s while consuming, records/s including start-up) of one worker."""
+    topic = f"bench-tput-{os.getpid()}"
+    broker.create_topic(topic, PARTITIONS)
+    produce(broker, topic, lines, 0.0)
+    n = len(lines)
+    started = time.time()
+    worker = Worker(broker, redis, topic, "bench-tput:", log_dir / "tput.log")
+    samples: list[tuple[float, float]] = []
+    try:
+
+        def done() -> bool:
+            got = worker.records()
+            samples.append((time.time(), got))
+            return got >= n
+
+        end = wait_for("the backlog to be consumed", done, 900, step=0.1)
+    finally:
+        worker.stop()
+    t0, c0 = next((t, c) for t, c in samples if c > 0)
+    return (n - c0) / max(end - t0, 1e-9), n / (end - started)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Return the ``q`` quantile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def latency(
+    broker: KafkaBroker,
+    redis: RedisServer,
+    lines: list[Line],
+    rate: float,
+    log_dir: Path,
+) -> None:
+    """Produce ``lines`` at ``rate`` to a ready worker; print produce → Redis write latency."""
+    topic = f"bench-lat-{os.getpid()}"
+    prefix = "bench-lat:"
+    broker.create_topic(topic, PARTITIONS)
+    worker = Worker(broker, redis, topic, prefix, log_dir / "latency.log")
+    sent: dict[tuple[str, float], float] = {}
+
+    def on_send(line: Line, wall: float) -> None:
+        sent.setdefault((line.account_id, line.ts), wall)
+
+    try:
+        wait_for(
+            "the worker to own every partition",
+            lambda: worker.metrics().get("distillguard_assigned_partitions") == PARTITIONS,
+            120,
+        )
+        time.sleep(1.0)  # its first polls
+        achieved = produce(broker, topic, lines, rate, on_send=on_send)
+        caught_up = wait_for(
+            "the worker to catch up", lambda: worker.records() >= len(lines), 300, step=0.05
+        )
+        lag_s = caught_up - max(sent.values())
+        m = worker.metrics()
+    finally:
+        worker.stop()
+    client = redis.client()
+    try:
+        entries = client.xrange(f"{prefix}alerts")
+    finally:
+        client.close()
+    by_event: dict[tuple[str, float], float] = {}  # as the alert names its event
+    for line in lines:
+        ev = parse_event(line.data)
+        if not isinstance(ev, BadRecord) and (line.account_id, line.ts) in sent:
+            by_event.setdefault((ev.account_id, ev.ts), sent[(line.account_id, line.ts)])
+    all_lat: list[float] = []
+    decision_lat: list[float] = []
+    for entry_id, fields in entries:
+        written = int(entry_id.split(b"-")[0]) / 1000
+        alert = orjson.loads(fields[b"alert"])
+        began = by_event.get((alert["account_id"], alert["ts"]))
+        if began is None:
+            continue
+        all_lat.append(written - began)
+        if alert["action"] in ("throttle", "block"):
+            decision_lat.append(written - began)
+    print(
+        f"latency run: {len(lines):,} records produced at {achieved:,.0f}/s (asked {rate:,.0f}/s)"
+    )
+    checkpoints = m.get("distillguard_checkpoint_duration_seconds_count", 0.0)
+    mean_ms = m.get("distillguard_checkpoint_duration_seconds_sum", 0.0) / max(1, checkpoints) * 1e3
+    print(
+        f"  worker caught up {lag_s:.2f} s after the last send; "
+        f"{checkpoints:.0f} checkpoints, mean {mean_ms:.0f} ms"
+    )
+    for name, values in (("decisions (throttle/block)", decision_lat), ("all alerts", all_lat)):
+        if values:
+            print(
+                f"  produce -> Redis, {name}: n={len(values):,} "
+                f"p50 {percentile(values, 0.5) * 1000:,.0f} ms, "
+                f"p99 {percentile(values, 0.99) * 1000:,.0f} ms, "
+                f"max {max(values) * 1000:,.0f} ms"
+            )
+        else:
+            print(f"  produce -> Redis, {name}: none written")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--accounts", type=int, default=1000)
+    ap.add_argument("--hours", type=float, default=24.0)
+    ap.add_argument("--volume-scale", type=float, default=0.5)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rate", type=float, default=5000.0, help="events/s of the latency run")
+    ap.add_argument("--seconds", type=float, default=30.0, help="length of the latency run")
+    ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--logs", default=".cache/bench-kafka-e2e", help="worker logs go here")
+    args = ap.parse_args()
+
+    log_dir = Path(args.logs)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    cfg = SimConfig(
+        accounts=args.accounts,
+        hours=args.hours,
+        seed=args.seed,
+        volume_scale=args.volume_scale,
+        start=time.time() - args.hours * 3600,  # the last event is now: decisions in force
+    )
+    lines = list(iter_lines(cfg))
+    print(f"scenario: {args.accounts} accounts, {args.hours:g} h, {len(lines):,} records")
+    print(f"machine: {os.cpu_count()} CPUs; broker, redis-server, worker and producer share them")
+    with KafkaBroker() as broker, RedisServer() as redis:
+        if not args.skip_throughput:
+            replay = replay_throughput(lines)
+            run, overall = run_throughput(broker, redis, lines, log_dir)
+            print(f"replay pipeline:      {replay:>9,.0f} events/s (in process)")
+            print(f"run, one worker:      {run:>9,.0f} events/s while consuming "
+                  f"({overall:,.0f}/s with start-up and group join)")  # fmt: skip
+            print(f"run / replay:         {run / replay:>9.0%}  (target >= 70%)")
+        if not args.skip_latency:
+            n = min(len(lines), int(args.rate * args.seconds))
+            latency(broker, redis, lines[:n], args.rate, log_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Detector population models in Redis, so a restarted worker does not start them cold.
+
+One key per consumer group: ``<prefix>models:<group>``, a pickled ``(version, [(name,
+class)], detectors)`` with a TTL (``runtime.snapshot_ttl_s``) renewed by every write.
+Every worker of the group writes it now and then (``runtime.model_snapshot_interval_s``),
+before its partitions are revoked and when it shuts down; a worker that starts reads it
+before it consumes anything. The last writer wins, and that is sound: with the request
+topic keyed by account, hash partitioning makes each worker's accounts a random sample
+of the same population, so any worker's models describe that population; they are not
+merged. A snapshot whose detectors (names and classes) differ from the configured ones
+is ignored, as is one that cannot be unpickled: the worker then starts its models cold.
+
+Pickle is only as trustworthy as the Redis it comes from: give the runtime a Redis that
+only distillguard (and its operators) can write.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from detectors.models import Detector
+from stream.exceptions import SnapshotError
+
+_VERSION = 1
+
+
+def _signature(detectors: Sequence[Detector]) -> list[tuple[str, str]]:
+    """Return the (name, class) of each detector, what a snapshot must match."""
+    return [(d.name, f"{type(d).__module__}.{type(d).__qualname__}") for d in detectors]
+
+
+class ModelSnapshotStore:
+    """Write and read the detector models of one consumer group.
+
+    Args:
+        client: a ``redis.Redis`` client (the caller owns it).
+        prefix: key prefix.
+        group: the consumer group (its workers share one snapshot).
+        ttl_s: lifetime of the snapshot after its last write.
+
+    """
+
+    def __init__(self, client: Any, prefix: str, group: str, ttl_s: float) -> None:
+        self._client = client
+        self.key = f"{prefix}models:{group}"
+        self._ttl_ms = int(ttl_s * 1000)
+
+    def save(self, detectors: Sequence[Detector]) -> int:
+        """Write ``detectors``; return the snapshot's size in bytes (``SnapshotError`` if not)."""
+        blob = pickle.dumps(
+            (_VERSION, _signature(detectors), list(detectors)), protocol=pickle.HIGHEST_PROTOCOL
+        )
+        try:
+            self._client.set(self.key, blob, px=self._ttl_ms)
+        except redis.RedisError as exc:
+            raise SnapshotError(f"redis: cannot write the detector models: {exc}") from exc
+        return len(blob)
+
+    def load(self, expected: Sequence[Detector]) -> list[Detector] | None:
+        """Return the stored detectors if they match ``expected`` (names, classes), else None.
+
+        Raises ``SnapshotError`` when Redis cannot be read (not when there is no snapshot).
+        """
+        try:
+            blob = self._client.get(self.key)
+        except redis.RedisError as exc:
+            raise SnapshotError(f"redis: cannot read the detector models: {exc}") from exc
+        if blob is None:
+            return None
+        try:
+            version, signature, detectors = pickle.loads(blob)  # our own store, see module doc
+        except Exception:  # an incompatible or corrupt snapshot: start cold
+            return None
+        if version != _VERSION or signature != _signature(expected):
+            return None
+        if not isinstance(detectors, list) or _signature(detectors) != signature:
+            return None
+        restored: list[Detector] = detectors
+        return restored
