@@ -3,14 +3,39 @@
 Everything here is data, written by hand from general knowledge of each field (not
 mined from any traffic, simulated or real), plus the few helpers that expand it into
 lookup tables at import time. Words are lower-case single tokens as the prompt
-tokenizer produces them (``\\w+`` runs: ``"let's"`` gives ``let`` and ``s``; ``"c++"``
-gives ``c``), so multi-word terms are listed by their most telling word.
+tokenizer produces them (runs of ASCII letters, "_" and non-ASCII characters:
+``"let's"`` gives ``let`` and ``s``; ``"c++"`` gives ``c``; digits are not tokens), so
+multi-word terms are listed by their most telling word.
+
+The capability areas (``AREAS``, in index order), chosen to cover the areas public
+reports on distillation campaigns list, plus the everyday traffic they hide in:
+
+* ``math``: arithmetic to proofs, word problems, statistics and probability.
+* ``coding``: programming, debugging, algorithms, data tools, devops.
+* ``reasoning``: logic puzzles, riddles, syllogisms, deduction, sequences.
+* ``science``: physics, chemistry, biology, astronomy, earth science.
+* ``medicine``: symptoms, diagnosis, drugs and doses, clinical cases.
+* ``law``: contracts, disputes, rights, criminal and civil procedure, IP, compliance.
+* ``finance``: investing, banking, tax, accounting, personal finance, crypto.
+* ``business``: strategy, marketing, sales, management, HR, customer support.
+* ``creative_writing``: stories, poems, lyrics, scripts, characters, world-building.
+* ``writing_editing``: summarising, rewriting, proofreading, e-mails and essays.
+* ``tool_use``: function calls, tools and APIs, agents, browsing, JSON schemas.
+* ``multilingual``: translation requests and prompts in other languages or scripts.
+* ``safety_probing``: jailbreaks, instruction overrides, weapons, malware, drugs,
+  fraud, self-harm.
+* ``history_humanities``: history, philosophy, religion, literature, art, geography.
+* ``social_science``: psychology, sociology, politics, economics as a social science.
+* ``education``: lesson plans, quizzes, tutoring, studying, explaining to learners.
+* ``everyday``: cooking, travel, home, pets, relationships, shopping, leisure.
 
 Area vocabularies come in three tiers of evidence: *strong* (a word that by itself
 names the field: ``eigenvalue``, ``plaintiff``, ``ransomware``), *medium* (typical of
 the field but seen elsewhere: ``equation``, ``contract``) and *weak* (a hint that
-only counts together with others: ``solve``, ``rate``). A plain English plural
-(``+s``) is added for every word automatically; other inflections are listed.
+only counts together with others: ``solve``, ``rate``). Strong safety-probing words
+weigh more than other strong words, so that "make a bomb with household chemicals" is
+safety probing, not chemistry. A plain English plural (``+s``) is added for every word
+automatically; other inflections are listed.
 """
 
 from __future__ import annotations
@@ -41,6 +66,8 @@ AREAS: Final[tuple[str, ...]] = (
 
 #: Evidence weight of each tier.
 STRONG: Final = 2.0
+#: Strong safety-probing words (weapons, malware, jailbreak) outweigh any one topic word.
+SAFETY_STRONG: Final = 3.0
 MEDIUM: Final = 1.0
 WEAK: Final = 0.4
 
@@ -58,9 +85,10 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         differentiate differentiable differentiation denominator
         numerator divisible divisibility divisor divisors coprime subgroup eigen
         binomial multinomial geometric geometry bijection injective surjective
-        infinitesimal riemann euclidean tangent cosine sine vertices inequality
-        inequalities mathematically mathematical mathematician maths math
-        summation""",
+        infinitesimal riemann euclidean tangent cosine sine vertices
+        mathematically mathematical mathematician maths math
+        summation decagon hexagon pentagon octagon heptagon nonagon quadrilateral
+        diagonal diagonals convex concave""",
         """equation equations fraction fractions exponent exponents exponential prime
         primes integer integers rational irrational radius diameter circumference
         perimeter triangle triangles angle angles slope intercept vector vectors
@@ -76,7 +104,8 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         percent percentage divided multiply multiplied subtract minus plus equal
         equals greater twice half complex function functions positive negative odd
         square root roots minimum maximum optimize log mod factor factors product
-        products plane planes random expected expectation series""",
+        products plane planes random expected expectation series inequality
+        inequalities""",
     ),
     "coding": (
         """python javascript typescript java golang rust cpp csharp kotlin haskell scala
@@ -119,13 +148,14 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         knights knaves liar liars fallacy fallacies paradox paradoxes sudoku
         deduce deduced deduction deductive inductive abductive entailment entail
         entails tautology contrapositive converse premise premises lateral
-        counterfactual seating truthteller truthful""",
+        counterfactual seating truthteller truthful syllogistic""",
         """logic logical logically inference infer inferred implies implication
         conclusion conclude valid invalid contradiction contradict statement
         statements clue clues hypothetical scenario assumption assumptions
         analogy analogies pattern patterns sequence arrangement arranged taller
         shorter older younger heavier lighter fastest slowest sits sitting
-        neighbor neighbour opposite lying lies truth""",
+        neighbor neighbour opposite lying lies truth argument arguments valid
+        validity sound""",
         """therefore thus hence neither exactly true false position follows""",
     ),
     "science": (
@@ -150,14 +180,15 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         fossil fossils mineral minerals meteorology atmospheric
         microbiology bacteria bacterium neuron neurons scientific scientist
         scientists laboratory spectroscopy chemical chemicals chemist
-        physicist biologist""",
+        physicist biologist mitosis meiosis osmosis homeostasis cytoplasm
+        metabolism respiration nucleotide nucleotides""",
         """energy kinetic potential force forces mass density pressure temperature
         heat experiment experiments hypothesis theory reaction reactions compound
         compounds element elements acid gas gases liquid
         solid magnetic electric electricity charge wave waves sound
         frequency climate atmosphere oxygen carbon hydrogen nitrogen water star
         stars sun moon earth universe nucleus cell cells reduction decay
-        spectrum membrane tissue virus viruses lab
+        spectrum sky sunset sunlight rainbow holes membrane tissue virus viruses lab
         speed""",
         """particle particles field nature natural measure measurement light current base
         observe observation sample samples rate""",
@@ -183,11 +214,13 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         cholesterol thyroid kidney renal liver hepatic lungs pulmonary
         hemoglobin anemia platelet platelets leukemia lymphoma therapeutic
         patients hospital doctor doctors nurse nurses""",
-        """health healthcare patient stroke aids treatment treatments therapy therapies drug drugs pain
+        """health healthcare patient stroke aids flu wrist ankle knee bone bones
+        sprain sprained recover recovery heal healing sick illness treatment treatments
+        therapy therapies drug drugs pain
         chronic acute blood heart lung lungs brain injury injuries wound clinic
         disease condition conditions side effects risk risks immune chest
         headache cough sore infection bleeding pills pill tablet tablets""",
-        """body sleep diet weight care safe effects effect test tests""",
+        """body sleep diet weight care safe effects effect test tests cold""",
     ),
     "law": (
         """legal legally illegal lawsuit lawsuits litigation plaintiff plaintiffs
@@ -204,13 +237,14 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         tenants landlord landlords eviction custody alimony probate testator
         intestate notary paralegal bail parole probation acquittal acquitted
         convicted conviction habeas tribunal mens rea estoppel easement
-        fiduciary plea pleas lawful unlawful""",
+        fiduciary plea pleas lawful unlawful majeure wrongful""",
         """law laws appeal appeals clause clauses breach contract contracts
         agreement agreements rights regulation regulations
         regulatory compliance crime crimes criminal civil evidence lease divorce
         inheritance estate immigration visa asylum citizenship police arrest
         arrested sue suing sued damages penalty penalties fines license
-        licence privacy policy enforce enforceable binding signed""",
+        licence privacy policy enforce enforceable binding signed employer
+        employers termination dismissal harassment discrimination fired""",
         """rule rules case cases claim claims party parties right allowed legal
         permit state federal government""",
     ),
@@ -225,9 +259,10 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         crypto cryptocurrency bitcoin ethereum blockchain trading trader
         traders liquidity solvency collateral debit lender lending borrower
         loan loans apr apy banking budgeting savings tax taxes taxable
-        deductible irs payroll ifrs gaap""",
+        deductible irs payroll ifrs gaap financially finances""",
         """yields credit leverage compound compounding bank banks budget audit
-        auditing hedge derivatives interest rate rates income expenses expense revenue profit profits loss
+        auditing hedge derivatives interest rate rates income expenses expense revenue
+        profit profits loss
         losses asset assets liabilities liability equity capital cash money
         price prices market markets fund funds debt debts insurance premium
         premiums currency currencies exchange economy economic economics
@@ -246,8 +281,9 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         hiring headcount layoffs leadership negotiation negotiate competitor
         competitors monetization pricing upsell churn
         merger mergers acquisitions franchise wholesale retail retailer gtm
-        scrum agile""",
-        """pitch deck sprint supply retention acquisition company companies customer customers client clients sales sell selling
+        scrum agile fundraising""",
+        """pitch deck sprint supply retention acquisition investors seed venture
+        company companies customer customers client clients sales sell selling
         product products service services team teams employee employees staff
         hr meeting meetings strategy strategic market launch growth partner
         partners partnership operations project projects deadline deliverable
@@ -268,8 +304,9 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         spaceship alien aliens monologue soliloquy plotline
         narrator narrative narratives prologue epilogue
         fanfic fanfiction roleplay creative creatively imaginative
-        metaphor metaphors allegory whimsical""",
-        """plot plots chapter chapters legend legends story stories tale tales character characters scene scenes dialogue
+        metaphor metaphors whimsical""",
+        """plot plots chapter chapters legend legends allegory story stories tale
+        tales character characters scene scenes dialogue
         song songs script scripts imagine adventure hero heroine magic magical
         kingdom princess prince knight mysterious haunted ghost ghosts robot
         robots""",
@@ -277,12 +314,12 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         write""",
     ),
     "writing_editing": (
-        """summarize summarise summarized summarised summarizing summarising
-        summary summaries tldr paraphrase paraphrasing rephrase rephrasing reword
-        rewording rewrite rewriting rewritten proofread proofreading copyedit
-        grammar grammatical ungrammatical punctuation typo typos spelling
-        misspelled condense shorten concise conciseness readability""",
-        """edit editing edited essay essays email emails letter letters blog
+        """tldr paraphrase paraphrasing rephrase rephrasing reword rewording
+        proofread proofreading copyedit grammatical ungrammatical punctuation typo
+        typos spelling misspelled condense shorten conciseness readability""",
+        """summarize summarise summarized summarised summarizing summarising summary
+        summaries rewrite rewriting rewritten grammar concise transcript
+        transcripts edit editing edited essay essays email emails letter letters blog
         article articles paragraph paragraphs headline headlines caption
         captions draft drafts tone formal informal polish improve clarity
         wording sentence sentences outline bullet bullets memo newsletter
@@ -304,16 +341,18 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
     "multilingual": (
         """translate translated translating translation translations translator
         translators bilingual multilingual localize localization localisation
-        transliterate transliteration interpreter""",
+        transliterate transliteration interpreter italiano español espanol
+        français francais deutsch português portugues nederlands русский 中文
+        日本語 한국어""",
         """language languages idiom idioms pronounce pronunciation conjugate
-        conjugation fluent fluently grammar vocabulary""",
-        """french spanish german italian portuguese chinese mandarin cantonese
-        japanese korean russian arabic hindi bengali urdu punjabi turkish
-        vietnamese thai indonesian malay dutch polish swedish norwegian danish
-        finnish greek hebrew persian farsi swahili ukrainian czech romanian
-        hungarian tagalog filipino tamil telugu marathi gujarati amharic yoruba
-        hausa zulu latin catalan basque serbian croatian bulgarian slovak native
-        speaker speakers phrase phrases""",
+        conjugation fluent fluently grammar vocabulary french spanish german
+        italian portuguese chinese mandarin cantonese japanese korean russian
+        arabic hindi bengali urdu punjabi turkish vietnamese thai indonesian malay
+        dutch polish swedish norwegian danish finnish greek hebrew persian farsi
+        swahili ukrainian czech romanian hungarian tagalog filipino tamil telugu
+        marathi gujarati amharic yoruba hausa zulu latin catalan basque serbian
+        croatian bulgarian slovak""",
+        """native speaker speakers phrase phrases say""",
     ),
     "safety_probing": (
         """jailbreak jailbreaks jailbroken jailbreaking uncensored unfiltered
@@ -321,7 +360,8 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         keyloggers trojan trojans rootkit rootkits botnet botnets ddos shellcode
         spyware phishing exploit exploits zeroday bomb bombs explosive
         explosives detonate detonator grenade grenades napalm thermite sarin
-        ricin anthrax bioweapon bioweapons toxin toxins methamphetamine meth fentanyl heroin cocaine untraceable
+        ricin anthrax bioweapon bioweapons toxin toxins methamphetamine meth fentanyl
+        heroin cocaine untraceable
         launder laundering counterfeit counterfeiting hitman assassinate
         kidnap kidnapping smuggle smuggling trafficking stalking doxx
         doxxing swatting suicide selfharm weapon weapons firearm
@@ -350,7 +390,9 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         painter painting paintings sculpture artwork gothic
         romanticism modernism postmodernism napoleon caesar hitler stalin
         churchill lincoln wwi wwii reformation crusades ottoman byzantine
-        mesopotamia sumerian aztec inca mayan viking vikings samurai""",
+        mesopotamia sumerian aztec inca mayan viking vikings samurai soviet ussr
+        nazi nazis communism communist fascism fascist holocaust apartheid
+        genocide slavery abolition magna carta revolution""",
         """war wars revolution revolutions century centuries treaty battle
         battles king kings queen queens architecture roman rome greek greece egypt egyptian
         culture cultural art artist artists music composer moral morality
@@ -358,7 +400,8 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         independence geography geographic geographical continent continents
         country countries nation nations population border borders capital
         france germany italy spain china japan india russia brazil mexico
-        canada australia egypt africa europe asia america""",
+        canada australia egypt africa europe asia america european berlin
+        printing""",
         """era period age past origin origins tradition traditions society
         heritage legacy famous influence""",
     ),
@@ -370,12 +413,15 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         behavioral behavioural cognitive neuroscience socioeconomic
         urbanization globalization immigration ideology ideologies
         democracy democracies authoritarian totalitarian populism electoral
-        parliament parliamentary congress senate referendum diplomacy""",
+        parliament parliamentary congress senate referendum diplomacy bystander
+        conformity obedience stereotype stereotypes prejudice stigma""",
         """political politics politician politicians government governments
         election elections vote voting voters policy policies public social
         society societies behavior behaviour bias biases gender race ethnicity
         poverty welfare unemployment labor labour migration survey surveys
-        sanctions conflict community communities inequality""",
+        sanctions conflict community communities inequality teenagers birth
+        fertility mortality
+        adolescents adolescent esteem peer peers norms""",
         """people human humans group groups study studies theory theories
         motivation attitudes""",
     ),
@@ -400,11 +446,12 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         flights packing sightseeing gardening garden houseplant houseplants
         laundry cleaning decluttering furniture apartment roommate roommates
         boyfriend girlfriend husband wife dating wedding birthday anniversary
-        puppy kitten dog dogs cat cats pet pets workout workouts gym
+        puppy kitten pet pets workout workouts gym
         skincare haircut outfit outfits wardrobe shopping coffee tea wine beer
         cocktail cocktails movie movies netflix tv hobby hobbies weekend
         holiday holidays christmas thanksgiving halloween diy plumbing mold""",
-        """cook meal meals food foods eat eating chicken pasta rice soup salad
+        """dog dogs cat cats cook meal meals food foods eat eating chicken pasta
+        rice soup salad
         travel trip trips visit visiting city gift gifts party friend friends
         family parents mom dad baby toddler house home room kitchen car cars
         drive driving clean fitness exercise walk walking weight
@@ -415,6 +462,11 @@ _AREA_WORDS: Final[dict[str, tuple[str, str, str]]] = {
         idea tips leak leaking""",
     ),
 }
+
+
+def _split(words: str) -> frozenset[str]:
+    """Split a whitespace-separated word string into a set."""
+    return frozenset(words.split())
 
 
 def _expand(words: str) -> set[str]:
@@ -435,7 +487,8 @@ def _build_area_lexicon() -> dict[str, tuple[tuple[int, float], ...]]:
     """
     best: dict[str, dict[int, float]] = {}
     for area_index, area in enumerate(AREAS):
-        for tier_words, weight in zip(_AREA_WORDS[area], (STRONG, MEDIUM, WEAK), strict=True):
+        tiers = (SAFETY_STRONG if area == "safety_probing" else STRONG, MEDIUM, WEAK)
+        for tier_words, weight in zip(_AREA_WORDS[area], tiers, strict=True):
             for token in _expand(tier_words):
                 per_area = best.setdefault(token, {})
                 per_area[area_index] = max(per_area.get(area_index, 0.0), weight)
@@ -451,7 +504,7 @@ AREA_INDEX: Final = MappingProxyType({name: i for i, name in enumerate(AREAS)})
 # --- Prompt scaffolding: the words a template's fixed frame is made of -------------------
 
 #: English function words: neutral when judging whether a sentence is template frame.
-FUNCTION_WORDS: Final = frozenset(
+FUNCTION_WORDS: Final = _split(
     """a an the of in on at to for with by from into onto about as and or but nor if
     then than so that this these those it its is are was were be been being am do does
     did done doing have has had having will would shall should can could may might must
@@ -463,7 +516,7 @@ FUNCTION_WORDS: Final = frozenset(
     through during before after while because until against among within without
     upon across per via let lets like well now then thus hence however therefore
     whether one ones something anything everything nothing someone anyone everyone
-    way ways really quite rather much many few""".split()
+    way ways really quite rather much many few"""
 )
 
 #: Words that make up prompt frames (roles, task verbs, document and format nouns).
@@ -495,53 +548,55 @@ SCAFFOLD_WORDS: Final = frozenset(
         sure carefully detail details concisely briefly clearly precisely
         accurately thoroughly key main important relevant next respond user human
         system assistant helpful harmless honest guidelines rules role
-        information info fact facts numbered"""
+        information info fact facts numbered keep avoid ensure make limit focus
+        mention add remove stick stay jargon technical reader readers question
+        questions assume assuming suppose consider"""
     )
 )
 
 # --- Reasoning-elicitation cues ----------------------------------------------------------
 
 #: Verbs that, with a reasoning object nearby, ask the model to expose its reasoning.
-REASON_VERBS: Final = frozenset(
+REASON_VERBS: Final = _split(
     """show shows showing explain explains explaining walk walking justify justifies
     justifying derive deriving detail detailing outline outlining lay laying break
     breaking describe describing articulate articulating elaborate elaborating
     provide providing give giving include including write writing present presenting
     trace tracing spell spelling document documenting expose reveal share display
     output state clarify unpack demonstrate demonstrating go going talk take
-    verbalize verbalise narrate list enumerate record note print lay set""".split()
+    verbalize verbalise narrate list enumerate record note print lay set"""
 )
 
 #: Objects that name exposed reasoning outright ("your reasoning", "the derivation").
-REASON_STRONG_OBJECTS: Final = frozenset(
+REASON_STRONG_OBJECTS: Final = _split(
     """reasoning rationale rationales derivation derivations justification
     justifications logic thought thoughts thinking workings working calculations
     calculation computations computation scratchpad deliberation monologue
-    chain intermediate inference""".split()
+    chain intermediate inference"""
 )
 
 #: Objects that name reasoning only with a possessive or quantifier ("your work",
 #: "each step"); "the steps to reset a router" stays weak.
-REASON_SOFT_OBJECTS: Final = frozenset(
-    "work step steps process approach method answer solution argument arguments".split()
+REASON_SOFT_OBJECTS: Final = _split(
+    "work step steps process approach method answer solution argument arguments"
 )
 
 #: Determiners that turn a soft object into a reasoning object.
-REASON_POSSESSIVES: Final = frozenset(
+REASON_POSSESSIVES: Final = _split(
     """your each every all intermediate individual full complete entire whole
-    detailed explicit exhaustive thorough own""".split()
+    detailed explicit exhaustive thorough own"""
 )
 
 #: Adverbs that strengthen a reasoning request when one is already present.
-REASON_ADVERBS: Final = frozenset(
+REASON_ADVERBS: Final = _split(
     """carefully thoroughly rigorously methodically systematically meticulously
-    logically explicitly deliberately slowly thoughtfully analytically""".split()
+    logically explicitly deliberately slowly thoughtfully analytically"""
 )
 
 #: Words after "think" that make it a reasoning instruction ("think carefully").
-THINK_FOLLOWERS: Final = frozenset(
+THINK_FOLLOWERS: Final = _split(
     """step carefully through hard deeply logically aloud out about critically
-    systematically methodically thoroughly before first rigorously""".split()
+    systematically methodically thoroughly before first rigorously"""
 )
 
 #: Non-English reasoning phrases (whole words), searched in the lower-cased text when
@@ -566,7 +621,7 @@ FOREIGN_REASON_PHRASES: Final[tuple[str, ...]] = (
     "raciocínio",
     "stap voor stap",
     "krok po kroku",
-    "adım adım",
+    "ad\u0131m ad\u0131m",  # Turkish, dotless i
     "langkah demi langkah",
     "từng bước",
     "шаг за шагом",
@@ -594,12 +649,12 @@ FOREIGN_REASON_STEMS: Final[tuple[str, ...]] = ("рассужд", "обосну�
 # --- Non-English detection ---------------------------------------------------------------
 
 #: Function words of Latin-script languages that rarely occur in English text.
-FOREIGN_FUNCTION_WORDS: Final = frozenset(
+FOREIGN_FUNCTION_WORDS: Final = _split(
     """el los las que por una está pero más muy también cómo qué cuál porque según
     usted ustedes les des une dans avec pas qui cette sont vous nous elle mais très
     aussi comment pourquoi quel quelle der das und ist nicht ein eine auf für ich wir
     dem wie warum bitte auch oder aber sind gli della delle sono perché anche questo
     questa nella degli não uma você também então het een niet voor zijn ik wat hoe
-    się jest że jak ve bir için ile nasıl yang dengan untuk tidak adalah bagaimana
-    của là không những được och att som är inte jag för""".split()
+    się jest że jak ve bir i\u00e7in ile nas\u0131l yang dengan untuk tidak adalah bagaimana
+    của là không những được och att som är inte jag för"""
 )

@@ -62,6 +62,23 @@ from stream.snapshot import PartitionKey, SnapshotStore
 log = logging.getLogger("distillguard.worker")
 
 
+def release_parked_records(consumer: Any) -> None:
+    """Let a resumed partition's parked records flow again (kafka-python 3.0 fetcher bug).
+
+    kafka-python 3.0 keeps the records of a partition paused mid-batch ("parked", its port
+    of KAFKA-7548) and hands them back after ``resume`` only while the fetcher's in-line
+    slot is ``None``; but a slot whose records were all returned is left as an empty
+    object, not ``None``, and the parked partition is not fetched again meanwhile. Once
+    the other partitions go quiet, the resumed partition then stalls for good (seen with
+    flow-control pauses on a backlog). Called before every poll: empties such a slot so
+    the fetcher restores the parked records. A no-op when the internals differ.
+    """
+    fetcher = getattr(consumer, "_fetcher", None)
+    current = getattr(fetcher, "_next_partition_records", None)
+    if current is not None and not current and getattr(fetcher, "_paused_partition_records", None):
+        fetcher._next_partition_records = None  # type: ignore[union-attr]  # checked just above
+
+
 def _pk(tp: Any) -> PartitionKey:
     """Return the snapshot store's name of a kafka ``TopicPartition``."""
     return PartitionKey(tp.topic, tp.partition)
@@ -148,6 +165,7 @@ class Worker:
             self._load_models(stop)
             while not stop.is_set():
                 self.last_loop = self._now()
+                release_parked_records(self.consumer)
                 batch = self.consumer.poll(timeout_ms=timeout)
                 for tp, records in batch.items():
                     self._ingest(tp, records)
@@ -237,6 +255,7 @@ class Worker:
         metrics = self.metrics
         slack = self.settings.runtime.align_slack_s
         done: dict[Any, int] = {}
+        alerted = False
         while heap:
             ts, i, tp = heap[0]
             if ts > bound:
@@ -258,14 +277,33 @@ class Worker:
                 for detector in alert.detectors or ("none",):
                     metrics.alerts.labels(alert.severity, alert.action, detector).inc()
                 add_alert(alert)
+                alerted = True
         for tp, offset in done.items():
             self._next[tp] = offset + 1
         self._since_checkpoint += len(done)
+        self._resume_drained()
+        if alerted:
+            self._flush_alerts()
+
+    def _resume_drained(self) -> None:
+        """Resume the flow-paused partitions whose buffers drained to half the limit."""
         limit = self.settings.runtime.align_buffer // 2
         for tp in [t for t in self._flow_paused if len(self._buf.get(t, ())) <= limit]:
             self._flow_paused.discard(tp)
             if not self.blocked and tp not in self._unrestored:
                 self.consumer.resume(tp)
+
+    def _flush_alerts(self) -> None:
+        """Write new alerts and decisions now: the edge should not wait for a checkpoint.
+
+        Offsets still move only at checkpoints (which flush again: writes are
+        idempotent). A failure blocks the worker as a failed checkpoint does.
+        """
+        try:
+            self.alerts.flush()
+        except SinkError as exc:
+            self.metrics.sink_errors.labels("redis_alerts").inc()
+            self._block("redis_alerts", exc)
 
     def _dead_letter(self, tp: Any, rec: Any, bad: BadRecord) -> None:
         """Count a bad record and send it to the dead-letter sink."""

@@ -423,6 +423,8 @@ class KafkaBroker:
             "default.replication.factor": "1",
             "min.insync.replicas": "1",
             "auto.create.topics.enable": "false",
+            # Simulated traffic carries event-time timestamps, some ahead of the clock.
+            "log.message.timestamp.after.max.ms": str(7 * 86400 * 1000),
             "delete.topic.enable": "true",
             "offsets.topic.replication.factor": "1",
             "offsets.topic.num.partitions": "1",
