@@ -20,7 +20,7 @@ exactly the pairs that may be missing; every write is idempotent.
 Reads are cached for ``cache_ttl_s`` of wall time (the linker asks for a key's count and
 members several times per scoring), and a miss reads every stale key of the account
 that added the key (the linker weighs all of an account's keys in a row): about one
-round trip per account evaluated per cache period. Counts
+round trip (one Lua call) per account evaluated per cache period. Counts
 and members may therefore lag other workers' writes by a checkpoint interval plus the
 cache period, which only delays, never distorts, what linkage concludes. A read that
 fails (Redis down) answers from the stale cache, or as if the key were unknown (it then
@@ -59,6 +59,24 @@ redis.call('PFADD', KEYS[2], unpack(accounts))
 if n > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return n
+"""
+
+#: Lua: KEYS = (members zset, count HLL) per linkage key; ARGV = members to list, cap.
+#: Returns (count, members) per key: the set's size below the cap (exact), past it the
+#: HyperLogLog's estimate (never below the set's size); the earliest members first.
+READ_KEYS_LUA = """
+local fetch, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out = {}
+for i = 1, #KEYS, 2 do
+  local n = redis.call('ZCARD', KEYS[i])
+  local count = n
+  if n >= cap then count = math.max(n, redis.call('PFCOUNT', KEYS[i + 1])) end
+  local members = {}
+  if n > 0 then members = redis.call('ZRANGE', KEYS[i], 0, fetch - 1) end
+  out[#out + 1] = count
+  out[#out + 1] = members
+end
+return out
 """
 
 _KEYS_PER_PIPELINE = 500
@@ -121,6 +139,7 @@ class RedisLinkageIndex:
         self._now = clock
         self._wall = wall_clock
         self._script = client.register_script(ADD_PAIRS_LUA)
+        self._read_script = client.register_script(READ_KEYS_LUA)
         self._pending: dict[str, dict[str, float]] = {}
         self._pending_accounts: set[str] = set()
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
@@ -267,13 +286,9 @@ class RedisLinkageIndex:
         for other in self._keys_of.get(adder, ()) if adder is not None else ():
             if other != key and self._fresh(other, fetch, now) is None:
                 batch.append(other)
+        keys = [name for k in batch for name in (self.members_key(k), self.count_key(k))]
         try:
-            pipe = self._client.pipeline(transaction=False)
-            for k in batch:
-                pipe.zcard(self.members_key(k))
-                pipe.pfcount(self.count_key(k))
-                pipe.zrange(self.members_key(k), 0, fetch - 1)
-            replies = pipe.execute()
+            replies = self._read_script(keys=keys, args=[fetch, self.max_members])
         except redis.RedisError as exc:
             self._failed(exc)  # answer from the stale entry (or nothing) for a cache period
             old = self._cache.get(key) or _Cached(0.0, 0, (), fetch)
@@ -283,11 +298,9 @@ class RedisLinkageIndex:
         self.reads += 1
         listed_members: list[str] = []
         for n, k in enumerate(batch):
-            listed, counted, raw = replies[3 * n : 3 * n + 3]
+            count, raw = replies[2 * n], replies[2 * n + 1]
             members = tuple(m.decode() if isinstance(m, bytes) else str(m) for m in raw)
-            # Below the cap the set is exact; at the cap only the HyperLogLog knows the rest.
-            count = int(listed) if int(listed) < self.max_members else max(int(listed), counted)
-            self._cache[k] = _Cached(now + self.cache_ttl_s, count, members, fetch)
+            self._cache[k] = _Cached(now + self.cache_ttl_s, int(count), members, fetch)
             self._cache.move_to_end(k)
             listed_members.extend(members)
         while len(self._cache) > self.max_cached_keys:

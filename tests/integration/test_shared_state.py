@@ -266,7 +266,7 @@ def test_model_snapshot_round_trip(redis_client: Any) -> None:
     assert store.load(fresh) is None, "nothing stored yet"
     rng = random.Random(1)
     detectors = [distill_detector(min_population=5), volume_detector(min_population=5)]
-    xs = [{f: rng.random() * 10 for f in FEATURES} for _ in range(50)]
+    xs = [{f: rng.random() * 10 for f in FEATURES} for _ in range(300)]
     for x in xs:
         for d in detectors:
             d.learn_one(x)
@@ -274,7 +274,7 @@ def test_model_snapshot_round_trip(redis_client: Any) -> None:
     restored = store.load(fresh)
     assert restored is not None
     assert [d.name for d in restored] == ["distill", "volume"]
-    assert all(d.ready for d in restored)
+    assert [d.ready for d in restored] == [d.ready for d in detectors]
     probe = dict.fromkeys(FEATURES, 50.0)
     assert [d.score_one(probe) for d in restored] == [d.score_one(probe) for d in detectors]
     assert 0 < redis_client.pttl(store.key) <= 3_600_000
