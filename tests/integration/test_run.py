@@ -244,9 +244,9 @@ def test_run_writes_decisions_alerts_and_metrics(
     kafka_broker.create_topic(dlq, 1)
     w = WorkerProc(kafka_broker, redis_server, topic, group, dlq, tmp_path, "w")
     try:
-        wait_for("assignment", lambda: w.metric("distillguard_assigned_partitions") == 4, 60, w)
+        wait_for("assignment", lambda: w.metric("distillguard_assigned_partitions") == 4, 180, w)
         produce(kafka_broker, topic, scenario.lines, rate=6000)  # live traffic, not a backlog
-        wait_for("all offsets committed", lambda: all_committed(kafka_broker, group, topic), 90, w)
+        wait_for("all offsets committed", lambda: all_committed(kafka_broker, group, topic), 240, w)
         assert w.get("/healthz")[0] == 200
         assert w.get("/readyz") == (200, "ok: 4 partitions\n")
         m = w.metrics()
@@ -362,7 +362,7 @@ def test_two_workers_one_killed_mid_stream(
                 a.metric("distillguard_assigned_partitions") == PARTITIONS
                 and all_committed(kafka_broker, group, topic)
             ),
-            90,
+            240,
             a,
         )
         assert a.metric("distillguard_restored_accounts_total") > 0, a.tail()
@@ -390,10 +390,10 @@ def test_redis_outage_loses_no_alert_and_holds_commits(
     kafka_broker.create_topic(dlq, 1)
     w = WorkerProc(kafka_broker, redis_server, topic, group, dlq, tmp_path, "w")
     try:
-        wait_for("assignment", lambda: w.metric("distillguard_assigned_partitions") == 4, 60, w)
+        wait_for("assignment", lambda: w.metric("distillguard_assigned_partitions") == 4, 180, w)
         third = len(scenario.lines) // 3
         produce(kafka_broker, topic, scenario.lines[:third])
-        wait_for("first third", lambda: all_committed(kafka_broker, group, topic), 60, w)
+        wait_for("first third", lambda: all_committed(kafka_broker, group, topic), 180, w)
         redis_server.stop(keep_data=True)
         try:
             before = committed(kafka_broker, group, topic)
@@ -442,7 +442,7 @@ def test_restart_after_sigkill_resumes_from_committed_offsets(
     produce(kafka_broker, topic, scenario.lines[half:])
     second = WorkerProc(kafka_broker, redis_server, topic, group, dlq, tmp_path, "second")
     try:
-        wait_for("the rest committed", lambda: all_committed(kafka_broker, group, topic), 90,
+        wait_for("the rest committed", lambda: all_committed(kafka_broker, group, topic), 240,
                  second)  # fmt: skip
         m = second.metrics()
         records = (
