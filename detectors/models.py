@@ -92,7 +92,10 @@ class Detector(Protocol):
         ...
 
     def forget(self, key: str) -> None:
-        """Drop what was learned from ``key`` (an account the policy just flagged)."""
+        """Drop ``key``'s features from the peer reference (an account the policy just flagged).
+
+        Its raw score stays in the calibration history (see ``Calibrator``).
+        """
         ...
 
     def explain(self, x: Mapping[str, float]) -> list[str]:
@@ -178,18 +181,24 @@ class Calibrator:
     """Map raw scores to [0, 1] by how rare they are in a rolling window of past raw scores.
 
     Below the window's ``tail_q`` quantile the calibrated score is the empirical CDF.
-    Above it, the tail is extrapolated with an exponential fitted to the excesses over
-    that quantile (peaks over threshold, as in SPOT; Siffer et al., KDD 2017): a raw
-    score far beyond everything seen gets a score close to 1 instead of being capped
-    at ``n / (n + 1)``. The exponential's scale comes from the *median* excess
-    (``median / ln 2``), and by default the tail starts at the median of the history:
-    a campaign of many accounts that are not yet flagged can make up a large share of
-    the history's top percent, but barely moves its median and median excess, so it
-    cannot stretch the scale and hide itself.
+    Above it, the tail is extrapolated with an exponential (peaks over threshold, as in
+    SPOT; Siffer et al., KDD 2017), so a raw score far beyond everything seen gets a
+    score close to 1 instead of being capped at ``n / (n + 1)``.
+
+    The exponential is anchored on two quantiles of the history, ``body_q`` and
+    ``tail_q`` (by default the 90th and 97th percentiles): its scale is the one that
+    decays from a share ``1 - body_q`` to ``1 - tail_q`` between them. The top few
+    percent of the history, where accounts that abuse the service and are not yet
+    flagged gather, do not enter the fit, so a campaign of many accounts cannot stretch
+    the tail and hide itself; and the fit does not swing when a few top accounts are
+    flagged or arrive (which is also why detectors keep flagged accounts' raw scores
+    in the history: dropping them would pull the tail in and flag the next ones, an
+    avalanche).
 
     Args:
         window: how many past raw scores are kept.
         tail_q: quantile above which the tail is extrapolated.
+        body_q: lower quantile the tail's decay is measured from (``< tail_q``).
         refit_every: learned scores between refits of the tail.
         fallback_scale: tail scale, in raw-score units, when the history has no tail.
     """
@@ -197,13 +206,17 @@ class Calibrator:
     def __init__(
         self,
         window: int = 4096,
-        tail_q: float = 0.5,
+        tail_q: float = 0.97,
+        body_q: float = 0.9,
         refit_every: int = 64,
         fallback_scale: float = 1.0,
     ) -> None:
+        if not 0.0 < body_q < tail_q < 1.0:
+            raise ConfigError(f"need 0 < body_q < tail_q < 1, got {body_q}, {tail_q}")
         self.fallback_scale = fallback_scale
         self._history = LatestPerKey(window)
         self.tail_q = tail_q
+        self.body_q = body_q
         self.refit_every = refit_every
         self._since_fit = 0
         self._tail: tuple[float, float, float] | None = None  # (threshold, share, scale)
@@ -214,22 +227,19 @@ class Calibrator:
     def _fit_tail(self) -> tuple[float, float, float] | None:
         """Return (threshold, tail share, exponential scale) of the history, if any.
 
-        The tail is the values strictly above the ``tail_q`` quantile, so a point mass
-        (most accounts scoring exactly 0) leaves a smaller tail share instead of a
-        zero scale. A history with (almost) no tail at all, every peer scoring the
-        same, falls back to: above its maximum, a share of ``1 / (n + 1)`` decaying
-        with ``fallback_scale``.
+        A history whose two anchor quantiles coincide (most accounts scoring exactly
+        the same, e.g. 0) has no measurable decay: above its maximum it falls back to
+        a share of ``1 / (n + 1)`` decaying with ``fallback_scale``.
         """
         h = self._history.data
         n = len(h)
         if n < 50:
             return None
-        threshold = h[int(self.tail_q * n)]
-        tail = h[bisect.bisect_right(h, threshold) :]
-        if len(tail) >= 10:
-            median_excess = tail[len(tail) // 2] - threshold
-            if median_excess > 0.0:
-                return threshold, len(tail) / n, median_excess / math.log(2)
+        body, threshold = h[int(self.body_q * n)], h[int(self.tail_q * n)]
+        if threshold - body > 1e-9:
+            share = 1.0 - self.tail_q
+            scale = (threshold - body) / math.log((1.0 - self.body_q) / share)
+            return threshold, share, scale
         return h[-1], 1.0 / (n + 1), self.fallback_scale
 
     @property
@@ -346,8 +356,7 @@ class RobustPeerDetector:
         self.population.learn_one(x, key)
 
     def forget(self, key: str) -> None:
-        """Drop what was learned from ``key``."""
-        self.calibrator.forget(key)
+        """Drop ``key``'s features from the population; keep its raw score in calibration."""
         self.population.forget(key)
 
     def explain(self, x: Mapping[str, float]) -> list[str]:
@@ -427,8 +436,7 @@ class ConjunctiveDetector:
             part.population.learn_one(x, key)
 
     def forget(self, key: str) -> None:
-        """Drop what was learned from ``key``."""
-        self.calibrator.forget(key)
+        """Drop ``key``'s features from the populations; keep its raw score in calibration."""
         for part in self.parts:
             part.population.forget(key)
 

