@@ -10,13 +10,13 @@ measures:
 2. latency: a fresh worker, events produced at ``--rate`` events/s; for each alert,
    the time from producing the event that raised it to the alert's write in Redis
    (the alert-stream entry id is Redis's clock at the write; the decision key is
-   written by the same script), p50/p99/max over decisions (throttle/block) and over
-   all alerts.
+   written by the same script), p50/p99/max over the alerts that wrote a decision key
+   (throttle/block still in force) and over all alerts.
 
 Figures are printed, never asserted. Targets (issue 4): run >= 70 % of replay
 throughput; p99 latency <= 1 s at 5,000 events/s.
 
-    python bench/kafka_e2e.py --accounts 1000 --volume-scale 0.5 --rate 5000 --seconds 30
+    python bench/kafka_e2e.py --accounts 500 --seed 7 --rate 5000 --seconds 30
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from detectors.policy import PolicyConfig, decision_for  # noqa: E402
 from detectors.records import Alert  # noqa: E402
 from stream.events import BadRecord, parse_event  # noqa: E402
 from stream.kafka_source import make_producer  # noqa: E402
@@ -51,6 +52,7 @@ from stream.sinks.memory import MemorySink  # noqa: E402
 from tests.servers import KafkaBroker, RedisServer, free_port  # noqa: E402
 
 PARTITIONS = 4
+POLICY = PolicyConfig()  # the worker's (default) policy
 LATE_TOLERANCE_S = 7 * 86400  # a simulated day arrives in seconds: nothing is late
 
 
@@ -238,8 +240,10 @@ def latency(
         if began is None:
             continue
         all_lat.append(written - began)
-        if alert["action"] in ("throttle", "block"):
-            decision_lat.append(written - began)
+        decision = decision_for(Alert(**{k: tuple(v) if isinstance(v, list) else v
+                                         for k, v in alert.items()}), POLICY)  # fmt: skip
+        if decision is not None and float(str(decision["until"])) > written:
+            decision_lat.append(written - began)  # the script wrote the decision key too
     print(
         f"latency run: {len(lines):,} records produced at {achieved:,.0f}/s (asked {rate:,.0f}/s)"
     )
@@ -249,7 +253,7 @@ def latency(
         f"  worker caught up {lag_s:.2f} s after the last send; "
         f"{checkpoints:.0f} checkpoints, mean {mean_ms:.0f} ms"
     )
-    for name, values in (("decisions (throttle/block)", decision_lat), ("all alerts", all_lat)):
+    for name, values in (("decision keys written", decision_lat), ("all alerts", all_lat)):
         if values:
             print(
                 f"  produce -> Redis, {name}: n={len(values):,} "
@@ -263,10 +267,10 @@ def latency(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--accounts", type=int, default=1000)
+    ap.add_argument("--accounts", type=int, default=500)
     ap.add_argument("--hours", type=float, default=24.0)
-    ap.add_argument("--volume-scale", type=float, default=0.5)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--volume-scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rate", type=float, default=5000.0, help="events/s of the latency run")
     ap.add_argument("--seconds", type=float, default=30.0, help="length of the latency run")
     ap.add_argument("--skip-throughput", action="store_true")
@@ -290,7 +294,9 @@ def main() -> int:
         hours=args.hours,
         seed=args.seed,
         volume_scale=args.volume_scale,
-        start=time.time() - args.hours * 3600,  # the last event is now: decisions in force
+        # The day starts an hour ago (later events carry future timestamps, which the test
+        # broker accepts), so the decisions it makes are still in force when written.
+        start=time.time() - 3600,
     )
     lines = list(iter_lines(cfg))
     print(f"scenario: {args.accounts} accounts, {args.hours:g} h, {len(lines):,} records")

@@ -24,6 +24,10 @@ def make_consumer(settings: KafkaSettings) -> Any:
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
         "max_poll_interval_ms": settings.max_poll_interval_ms,
+        # A group leader that assigns before it has the topic's metadata gives a member
+        # no partitions until the next metadata refresh (dpkp/kafka-python#2377): refresh
+        # every 30 s instead of every 5 min (a pass-through option still overrides it).
+        "metadata_max_age_ms": 30_000,
     }
     cfg.update(_known(KafkaConsumer, settings.client_config()))
     return KafkaConsumer(**cfg)

@@ -252,9 +252,9 @@ class RedisLinkageIndex:
                 for key in keys[start : start + _KEYS_PER_PIPELINE]:
                     self.pairs_written += len(self._pending.pop(key))
                     self._cache.pop(key, None)  # read it back fresh, with this worker's pairs
-                if accounts:
+                if accounts:  # read the population again; meanwhile count them in
                     self._pending_accounts.clear()
-                    self._population = (float("-inf"), 0)
+                    self._population = (float("-inf"), self._population[1] + len(accounts))
         except redis.RedisError as exc:
             raise SinkError(f"redis: cannot write {self.pending} linkage pairs: {exc}") from exc
 

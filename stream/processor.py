@@ -22,6 +22,7 @@ from detectors.models import Detector, distill_detector, volume_detector
 from detectors.policy import PolicyConfig, decide
 from detectors.prompts import analyse_prompt
 from detectors.records import Alert, RequestEvent
+from stream.scoreboard import ScoreBoard
 from stream.state import AccountState, AccountStore
 
 
@@ -104,6 +105,9 @@ class Processor:
         linker: campaign linkage (default: over an in-memory index, unless the config
             switches linkage off); a runtime with many workers passes one over a
             shared index.
+        scoreboard: where the pooled detector's scores are published and the linked
+            accounts' scores read (a runtime with many workers passes the shared board);
+            None: only the scores of the accounts in this processor's store are pooled.
 
     """
 
@@ -112,12 +116,14 @@ class Processor:
         config: ProcessorConfig | None = None,
         detectors: Sequence[Detector] | None = None,
         linker: CampaignLinker | None = None,
+        scoreboard: ScoreBoard | None = None,
     ) -> None:
         self.config = config or ProcessorConfig()
         self.detectors = list(detectors) if detectors is not None else default_detectors()
         if linker is None and self.config.link_campaigns:
             linker = CampaignLinker(MemoryLinkageIndex())
         self.linker = linker
+        self.scoreboard = scoreboard
         self.store: AccountStore[AccountState] = AccountStore(
             self._new_state, self.config.max_accounts, self.config.idle_ttl_s
         )
@@ -190,6 +196,8 @@ class Processor:
         own = scores.get(cfg.pooled_detector)
         if own is not None:
             state.behaviour_score = own
+            if self.scoreboard is not None:
+                self.scoreboard.publish(account_id, own)
         related: tuple[str, ...] = ()
         if self.linker is not None:
             self._link(account_id, state, own, now)
@@ -225,9 +233,9 @@ class Processor:
         if now - state.campaign_checked < cfg.campaign_recheck_s:
             return
         state.campaign_checked = now
-        state.campaign = self.linker.evidence(
-            account_id, state.links.keys, own, _BehaviourScores(self.store)
-        )
+        local = _BehaviourScores(self.store)
+        scores = self.scoreboard.view(local) if self.scoreboard is not None else local
+        state.campaign = self.linker.evidence(account_id, state.links.keys, own, scores)
 
 
 class _BehaviourScores(Mapping[str, float]):

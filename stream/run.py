@@ -153,7 +153,7 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> int:
     processor = Processor(
         ProcessorConfig(late_tolerance_s=rt.late_tolerance_s),
         linker=CampaignLinker(linkage) if linkage is not None else None,
-        # TODO(lead): pass scoreboard=board once Processor takes it (RUN_README_DRAFT.md).
+        scoreboard=board,
     )
     alerts = RedisAlertSink(
         client,

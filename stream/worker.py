@@ -10,11 +10,14 @@ At-least-once, with effects that are safe to repeat:
   what is pending, pauses its partitions (it keeps polling, so it stays in the group),
   retries the checkpoint with exponential backoff, and resumes once it succeeded.
 - Rebalances: before partitions are revoked the worker checkpoints and commits (inside
-  the rebalance callback, while it still owns them); partitions it no longer owns have
-  their accounts dropped from memory; newly assigned partitions are paused until their
-  snapshots are restored, then consumed from the committed offsets. Events re-delivered
-  after a crash meet restored state whose dedupe memory knows them, so they are not
-  counted twice.
+  the rebalance callback, while it still owns them) and moves each revoked partition's
+  fetch position back to its first record not processed (records fetched but still
+  waiting in the alignment buffer are dropped and fetched again: an eager rebalance
+  revokes every partition, and the ones the worker gets back keep their positions);
+  partitions it no longer owns have their accounts dropped from memory; newly assigned
+  partitions are paused until their snapshots are restored, then consumed from the
+  committed offsets. Events re-delivered after a crash meet restored state whose dedupe
+  memory knows them, so they are not counted twice.
 
 Shared state: with ``runtime.shared_linkage`` the campaign-linkage index and the score
 board (``stream/linkage_redis.py``, ``stream/scoreboard.py``) buffer their writes, which
@@ -255,6 +258,7 @@ class Worker:
         metrics = self.metrics
         slack = self.settings.runtime.align_slack_s
         done: dict[Any, int] = {}
+        taken = 0
         alerted = False
         while heap:
             ts, i, tp = heap[0]
@@ -263,6 +267,7 @@ class Worker:
             q = self._buf[tp]
             _, rec, parsed = q.popleft()
             done[tp] = rec.offset
+            taken += 1
             if q:
                 heapq.heapreplace(heap, (q[0][0], i, tp))
             else:
@@ -280,7 +285,7 @@ class Worker:
                 alerted = True
         for tp, offset in done.items():
             self._next[tp] = offset + 1
-        self._since_checkpoint += len(done)
+        self._since_checkpoint += taken
         self._resume_drained()
         if alerted:
             self._flush_alerts()
@@ -454,6 +459,7 @@ class Worker:
                 log.info("no detector model snapshot: the models start cold")
             else:
                 self.processor.detectors = restored
+                self.processor.mark_warm()  # restored models need no population warm-up
                 self.metrics.model_restores.inc()
                 log.info("restored the detector models from %s", self.models.key)
 
@@ -557,8 +563,29 @@ class Worker:
                 self.metrics.lag.remove(tp.topic, str(tp.partition))
             self.owned.discard(tp)
 
+    def _rewind(self, tp: Any) -> None:
+        """Drop what was fetched of ``tp`` but not processed, and fetch it again.
+
+        Called for every revoked partition. An eager rebalance revokes all of them, yet
+        kafka-python 3 keeps the fetch position (and the paused flag) of each partition
+        the worker gets back; dropping the buffered records without moving the position
+        back would lose them. So the position goes back to the first record not
+        processed, which for a partition that moves on is also what was just committed
+        (its next owner starts there), and a partition paused because its buffer was
+        full is resumed (its buffer is empty now).
+        """
+        buf = self._buf.get(tp)
+        if buf:
+            offset = buf[0][1].offset
+            log.info("%s[%d]: %d fetched records not processed yet, fetched again from %d",
+                     tp.topic, tp.partition, len(buf), offset)  # fmt: skip
+            self.consumer.seek(tp, offset)
+        if tp in self._flow_paused and not self.blocked:
+            self.consumer.resume(tp)
+        self._forget_fetched(tp)
+
     def _forget_fetched(self, tp: Any) -> None:
-        """Drop what was fetched but not processed: it is fetched again from the commit."""
+        """Drop what was fetched but not processed (the consumer fetches it again)."""
         self._buf.pop(tp, None)
         self._last_ts.pop(tp, None)
         self._last_data.pop(tp, None)
@@ -592,8 +619,8 @@ class Worker:
         else:
             log.warning("could not checkpoint before revocation: the next owner resumes"
                         " from the last committed offsets")  # fmt: skip
-        for tp in revoked:  # positions restart from the committed offsets after the rebalance
-            self._forget_fetched(tp)
+        for tp in revoked:
+            self._rewind(tp)
         self._reconcile()
 
     def on_assigned(self, assigned: set[Any]) -> None:

@@ -319,11 +319,6 @@ def test_run_writes_decisions_alerts_and_metrics(
     assert "decision in force: " + strongest[account]["action"] in out.stdout
 
 
-@pytest.mark.xfail(
-    reason="issue 4 open: with the full-volume scenario the two-worker hand-over is slow on a"
-    " loaded 2-core machine and live/replay parity is ~0.7 (see the session note)",
-    strict=False,
-)
 def test_two_workers_one_killed_mid_stream(
     kafka_broker: KafkaBroker,
     redis_server: RedisServer,
