@@ -237,8 +237,8 @@ class CampaignLinker:
         link_threshold: float = 0.6,
         min_key_weight: float = 0.2,
         min_members: int = 3,
-        member_q: float = 0.99,
-        min_rare: int = 2,
+        member_q: float = 0.95,
+        min_rare: int = 4,
         members_per_key: int = 64,
         max_related: int = 25,
     ) -> None:

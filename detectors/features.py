@@ -90,7 +90,7 @@ class AccountFeatures:
         "prompt_prior",
     )
 
-    def __init__(self, gap_alpha: float = 0.05, prompt_prior: float = 10.0) -> None:
+    def __init__(self, gap_alpha: float = 0.05, prompt_prior: float = 5.0) -> None:
         self.prompt_prior = prompt_prior
         self.events = 0
         self.first_ts = math.inf

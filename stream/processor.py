@@ -41,7 +41,9 @@ class ProcessorConfig:
         score_every_s: ... or once this much event time passed since its last score.
         min_account_events: an account is not scored before it sent this many events
             (campaign evidence needs no more: it comes from the linked accounts) ...
-        min_behaviour_events: ... and its own behaviour is not judged before this many.
+        min_behaviour_events: ... and its own behaviour is not judged before this many ...
+        min_teach_events: ... nor does it teach the peer population before this many
+            (a population of near-empty vectors would make every busy account stand out).
         pooled_detector: the detector whose scores campaign linkage pools.
         campaign_prefilter: campaign evidence is looked up for an account only while its
             own pooled-detector score is unknown or at least this (linkage is costlier
@@ -67,8 +69,9 @@ class ProcessorConfig:
     late_tolerance_s: float = 300.0
     score_every_events: int = 20
     score_every_s: float = 600.0
-    min_account_events: int = 5
-    min_behaviour_events: int = 10
+    min_account_events: int = 1
+    min_behaviour_events: int = 5
+    min_teach_events: int = 10
     pooled_detector: str = "distill"
     campaign_prefilter: float = 0.5
     campaign_recheck_s: float = 300.0
@@ -190,7 +193,9 @@ class Processor:
         state.since_scored = 0
         state.last_scored = now
         x = state.features.values(now)
-        judged = state.features.events >= cfg.min_behaviour_events and self.warm
+        events = state.features.events
+        mature = events >= cfg.min_teach_events
+        judged = events >= cfg.min_behaviour_events and self.warm
         ready = [d for d in self.detectors if d.ready and judged]
         scores = {d.name: d.score_one(x) for d in ready}
         own = scores.get(cfg.pooled_detector)
@@ -217,7 +222,8 @@ class Processor:
                 for d in self.detectors:
                     d.forget(account_id)
         linked = state.campaign is not None and bool(state.campaign.members)
-        if not (state.episode.open or linked) and now - state.last_learned >= cfg.learn_every_s:
+        teaches = mature and not (state.episode.open or linked)
+        if teaches and now - state.last_learned >= cfg.learn_every_s:
             state.last_learned = now
             for d in self.detectors:
                 d.learn_one(x, account_id)

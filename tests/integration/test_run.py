@@ -398,7 +398,7 @@ def test_redis_outage_loses_no_alert_and_holds_commits(
         try:
             before = committed(kafka_broker, group, topic)
             produce(kafka_broker, topic, scenario.lines[third:])
-            wait_for("readyz to fail", lambda: w.get("/readyz")[0] == 503, 30, w)
+            wait_for("readyz to fail", lambda: w.get("/readyz")[0] == 503, 90, w)
             time.sleep(3)
             assert w.proc.poll() is None, "the worker died during the outage"
             assert committed(kafka_broker, group, topic) == before, "committed past the outage"

@@ -51,7 +51,7 @@ def test_volume_and_tokens_over_windows():
 
 
 def test_prompt_shares_and_coverage():
-    f = AccountFeatures()
+    f = AccountFeatures(prompt_prior=10.0)
     profiles = [
         _profile(area=0, reasoning=1.0, enum=1),
         _profile(area=1, reasoning=0.5, enum=2),
