@@ -204,10 +204,11 @@ class RedisLinkageIndex:
         """Return how many distinct accounts the group's workers added (about, past 1,000s)."""
         expires, n = self._population
         if self._now() >= expires:
-            try:
-                n = int(self._client.pfcount(self.population_key))
-            except redis.RedisError as exc:
-                self._failed(exc)  # keep the stale figure
+            if self._read_error is None:  # after a failed read, none until a flush pings
+                try:
+                    n = int(self._client.pfcount(self.population_key))
+                except redis.RedisError as exc:
+                    self._failed(exc)  # keep the stale figure
             self._population = (self._now() + self.cache_ttl_s, n)
         return n + len(self._pending_accounts)
 
@@ -288,9 +289,14 @@ class RedisLinkageIndex:
                 batch.append(other)
         keys = [name for k in batch for name in (self.members_key(k), self.count_key(k))]
         try:
+            if self._read_error is not None:
+                # A read failed: no more round trips (each would wait for its retries)
+                # until a flush confirms Redis is back; the worker pauses meanwhile.
+                raise redis.ConnectionError(self._read_error)
             replies = self._read_script(keys=keys, args=[fetch, self.max_members])
         except redis.RedisError as exc:
-            self._failed(exc)  # answer from the stale entry (or nothing) for a cache period
+            if self._read_error is None:
+                self._failed(exc)  # answer from the stale entry (or nothing) for a cache period
             old = self._cache.get(key) or _Cached(0.0, 0, (), fetch)
             cached = _Cached(now + self.cache_ttl_s, old.count, old.members, fetch)
             self._cache[key] = cached
