@@ -288,15 +288,13 @@ class RedisLinkageIndex:
             if other != key and self._fresh(other, fetch, now) is None:
                 batch.append(other)
         keys = [name for k in batch for name in (self.members_key(k), self.count_key(k))]
-        try:
-            if self._read_error is not None:
-                # A read failed: no more round trips (each would wait for its retries)
-                # until a flush confirms Redis is back; the worker pauses meanwhile.
-                raise redis.ConnectionError(self._read_error)
-            replies = self._read_script(keys=keys, args=[fetch, self.max_members])
-        except redis.RedisError as exc:
-            if self._read_error is None:
-                self._failed(exc)  # answer from the stale entry (or nothing) for a cache period
+        replies = None
+        if self._read_error is None:  # after a failed read, none until a flush pings Redis
+            try:
+                replies = self._read_script(keys=keys, args=[fetch, self.max_members])
+            except redis.RedisError as exc:
+                self._failed(exc)
+        if replies is None:  # answer from the stale entry (or nothing) for a cache period
             old = self._cache.get(key) or _Cached(0.0, 0, (), fetch)
             cached = _Cached(now + self.cache_ttl_s, old.count, old.members, fetch)
             self._cache[key] = cached

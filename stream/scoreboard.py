@@ -176,21 +176,19 @@ class RedisScoreBoard:
         self._wanted.clear()
         generation = self.generation()
         now = self._now()
-        try:
-            if self._read_error is not None:
-                # A read failed: no more round trips (each would wait for its retries)
-                # until a flush confirms Redis is back; the worker pauses meanwhile.
-                raise redis.ConnectionError(self._read_error)
-            pipe = self._client.pipeline(transaction=False)
-            for i in range(0, len(wanted), _HMGET_CHUNK):
-                chunk = wanted[i : i + _HMGET_CHUNK]
-                pipe.hmget(self.key(generation), chunk)
-                pipe.hmget(self.key(generation - 1), chunk)
-            replies = pipe.execute()
-        except redis.RedisError as exc:
-            if self._read_error is None:
+        replies = None
+        if self._read_error is None:  # after a failed read, none until a flush pings Redis
+            try:
+                pipe = self._client.pipeline(transaction=False)
+                for i in range(0, len(wanted), _HMGET_CHUNK):
+                    chunk = wanted[i : i + _HMGET_CHUNK]
+                    pipe.hmget(self.key(generation), chunk)
+                    pipe.hmget(self.key(generation - 1), chunk)
+                replies = pipe.execute()
+            except redis.RedisError as exc:
                 self.read_errors += 1
                 self._read_error = f"{type(exc).__name__}: {exc}"
+        if replies is None:
             for account_id in wanted:  # no score for a cache period
                 self._store(account_id, now, self._cache.get(account_id, (0.0, None))[1])
             return
