@@ -269,10 +269,6 @@ class Calibrator:
         self._history.update(raw, key)
         self._since_fit += 1
 
-    def forget(self, key: str) -> None:
-        """Drop ``key``'s raw score from the history."""
-        self._history.forget(key)
-
 
 class RobustPeerDetector:
     """Score how far an account's features sit above its peers' (robust z, calibrated).
