@@ -581,7 +581,7 @@ class Worker:
                      tp.topic, tp.partition, len(buf), offset)  # fmt: skip
             self.consumer.seek(tp, offset)
         if tp in self._flow_paused and not self.blocked:
-            self.consumer.resume(tp)
+            self._resume((tp,))
         self._forget_fetched(tp)
 
     def _forget_fetched(self, tp: Any) -> None:
