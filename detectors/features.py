@@ -30,6 +30,11 @@ class FeatureSpec:
 _RECENT_TEMPLATES = 64
 _RECENT_AREAS = 16
 _SWITCH_ALPHA = 0.1
+# Sorted walks: per recent template, the last slot code and the run of rises since the
+# last fall. A prompt counts as a step once the run reaches _WALK_RUN: random order
+# rises _WALK_RUN times in a row with probability 1/(_WALK_RUN + 1)! (under 1%).
+_WALK_TEMPLATES = 4
+_WALK_RUN = 4
 
 FEATURES: dict[str, FeatureSpec] = {
     "req_1h": FeatureSpec("requests in 1 h"),
@@ -50,7 +55,7 @@ FEATURES: dict[str, FeatureSpec] = {
     "areas_recent": FeatureSpec(f"capability areas among the last {_RECENT_AREAS} prompts"),
     "reasoning_share": FeatureSpec("share of prompts demanding step-by-step reasoning", "{:.2f}"),
     "mc_share": FeatureSpec("share of multiple-choice prompts", "{:.2f}"),
-    "enum_share": FeatureSpec("share of prompts walking a numbered list in order", "{:.2f}"),
+    "enum_share": FeatureSpec("share of prompts walking a list in order", "{:.2f}"),
     "template_diversity": FeatureSpec("distinct templates among recent prompts", "{:.2f}"),
     "max_tokens_mean": FeatureSpec("mean max_tokens requested"),
     "account_age_days": FeatureSpec("account age (days)", "{:.1f}"),
@@ -83,6 +88,8 @@ class AccountFeatures:
         "_recent_areas",
         "_templates",
         "_tpl_pos",
+        "_walk",
+        "_walk_pos",
         "created_ts",
         "events",
         "first_ts",
@@ -108,6 +115,8 @@ class AccountFeatures:
         self._templates = array("Q", bytes(8 * _RECENT_TEMPLATES))
         self._tpl_pos = 0
         self._last_enum: int | None = None
+        self._walk = array("Q", bytes(8 * 3 * _WALK_TEMPLATES))  # (template, code, run)*
+        self._walk_pos = 0
 
     def update(self, ev: RequestEvent, profile: PromptProfile | None) -> None:
         """Fold one request event (and its prompt's profile, if any) into the state."""
@@ -134,6 +143,8 @@ class AccountFeatures:
                 if self._last_enum is not None and profile.enumeration == self._last_enum + 1:
                     enum_step = 1.0
                 self._last_enum = profile.enumeration
+            if profile.order and self._walk_step(profile.template, profile.order):
+                enum_step = 1.0
             if profile.area >= 0:
                 area = profile.area
                 self._areas.touch(area, ts)
@@ -163,6 +174,30 @@ class AccountFeatures:
         )
         self._fine.add(ts, (1.0,))
         _bump(self._hour_hist, int(ts // HOUR) % 24)
+
+    def _walk_step(self, template: int, code: int) -> bool:
+        """Track ``template``'s slot codes; True when this prompt extends a sorted walk.
+
+        A rise extends the run, a fall ends it, an equal code (a repeat, or a slot
+        sharing its first characters) leaves it as it is.
+        """
+        walk = self._walk
+        for i in range(0, 3 * _WALK_TEMPLATES, 3):
+            if walk[i] == template:
+                break
+        else:  # a template not among the recent ones replaces the oldest
+            i = 3 * self._walk_pos
+            self._walk_pos = (self._walk_pos + 1) % _WALK_TEMPLATES
+            walk[i], walk[i + 1], walk[i + 2] = template, code, 0
+            return False
+        last = walk[i + 1]
+        walk[i + 1] = code
+        if code > last:
+            walk[i + 2] += 1
+            return walk[i + 2] >= _WALK_RUN
+        if code < last:
+            walk[i + 2] = 0
+        return False
 
     def values(self, now: float) -> dict[str, float]:
         """Return the feature vector at event time ``now``.

@@ -157,6 +157,11 @@ class PromptProfile:
         enumeration: ordinal the prompt gives itself in a list ("Question 17"), else None.
         n_tokens: word tokens (letter runs: numbers are not counted; masked code and
             quotes count their own words; each CJK character counts one).
+        order: sortable code of the first three characters of the prompt's slot (its
+            first quoted span, else the words after the preposition that follows the
+            frame: "explanation of {item}"); 0 if none. Consecutive prompts of one
+            template whose codes keep rising walk a sorted list ("abelian group",
+            "amortized analysis", ...); three characters keep no prompt text.
     """
 
     template: int
@@ -168,6 +173,7 @@ class PromptProfile:
     multiple_choice: bool
     enumeration: int | None
     n_tokens: int
+    order: int = 0
 
 
 def stable_hash64(s: str) -> int:
@@ -989,6 +995,49 @@ def _enumeration(head: str, keyword_bits: int) -> int | None:
     return None
 
 
+_QUOTE_OPENERS: Final = frozenset("\"'\u201c\u00ab\u201e\u2018")
+_ORDER_CHARS: Final = 3
+_ORDER_SCAN: Final = 24  # tokens searched for the frame's last scaffolding word
+
+
+def _order_code(text: str) -> int:
+    """Pack the first ``_ORDER_CHARS`` characters of ``text``, lower-cased, into an int.
+
+    Codes compare like the strings do (a shorter text sorts first); "" gives 0.
+    """
+    code = 0
+    chars = text[:_ORDER_CHARS].lower()
+    for ch in chars:
+        code = code << 16 | min(ord(ch), 0xFFFF)
+    return code << 16 * (_ORDER_CHARS - len(chars))
+
+
+def _order(tokens: list[bytes], sink: list[str]) -> int:
+    """Return the sortable code of a prompt's slot (see ``PromptProfile.order``), else 0.
+
+    The slot is the first quoted span; without one, the two words after the first
+    slot preposition that follows the last scaffolding word with one after it, among
+    the first ``_ORDER_SCAN`` tokens ("give an in-depth explanation of {bloom
+    filters}": "in" follows no scaffolding word, "of" follows "explanation").
+    """
+    for span in sink:
+        body = span.lstrip()
+        if body[:1] in _QUOTE_OPENERS:
+            return _order_code(body[1:].lstrip())
+    head = tokens[:_ORDER_SCAN]
+    slot = -1
+    pending = False  # a scaffolding word seen since the last slot preposition
+    for i, token in enumerate(head):
+        if token in _SCAF:
+            pending = True
+        elif pending and token in _SLOT_PREPOSITIONS:
+            slot = i + 1
+            pending = False
+    if slot < 0 or slot >= len(head):
+        return 0
+    return _order_code(b" ".join(head[slot : slot + 2]).decode("utf-8", "replace"))
+
+
 # --- SimHash (off the hot path) ------------------------------------------------------------
 
 # A token's 64 hash bits are "spread" into 64 8-bit fields of one 512-bit int (bit i of
@@ -1076,6 +1125,7 @@ _NEW_PROFILE: Final = PromptProfile.__new__
     _SET_MC,
     _SET_ENUMERATION,
     _SET_N_TOKENS,
+    _SET_ORDER,
 ) = (
     PromptProfile.__dict__[name].__set__
     for name in (
@@ -1088,6 +1138,7 @@ _NEW_PROFILE: Final = PromptProfile.__new__
         "multiple_choice",
         "enumeration",
         "n_tokens",
+        "order",
     )
 )
 
@@ -1158,4 +1209,5 @@ def analyse_prompt(text: str) -> PromptProfile:  # noqa: PLR0915 - one flat hot 
     _SET_MC(profile, is_mc)
     _SET_ENUMERATION(profile, enumeration)
     _SET_N_TOKENS(profile, n_tokens)
+    _SET_ORDER(profile, _order(tokens, sink))
     return profile

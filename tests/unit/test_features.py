@@ -11,7 +11,7 @@ from detectors.records import RequestEvent
 T0 = 1_700_000_000.0 - (1_700_000_000.0 % 86400)  # a midnight, so hour buckets are aligned
 
 
-def _profile(area=0, reasoning=0.0, mc=False, enum=None, template=1):
+def _profile(area=0, reasoning=0.0, mc=False, enum=None, template=1, order=0):
     return PromptProfile(
         template=template,
         prefix=0,
@@ -22,6 +22,7 @@ def _profile(area=0, reasoning=0.0, mc=False, enum=None, template=1):
         multiple_choice=mc,
         enumeration=enum,
         n_tokens=10,
+        order=order,
     )
 
 
@@ -72,6 +73,36 @@ def test_prompt_shares_and_coverage():
     p = [0.25, 0.25, 0.5]
     h = -sum(q * math.log(q) for q in p) / math.log(len(AREAS))
     assert x["area_entropy"] == pytest.approx(h * 4 / 14)
+
+
+def test_sorted_walk_counts_from_the_fourth_rise_per_template():
+    f = AccountFeatures(prompt_prior=0.0)
+    # template 1 walks 10 < 20 < 30 < 40 < 50 < 60; template 2, interleaved, goes up
+    # and down; equal codes (a repeat) neither extend nor end the walk.
+    seq = [(1, 10), (2, 5), (1, 20), (1, 30), (2, 9), (1, 30), (1, 40), (2, 3)]
+    seq += [(1, 50), (2, 8), (1, 60), (1, 15), (1, 16)]
+    for i, (tpl, code) in enumerate(seq):
+        f.update(_ev(T0 + i), _profile(template=tpl, order=code))
+    # rises of template 1: 20, 30, 40, 50 (the 4th: a step), 60 (step); 15 ends the run
+    assert f.values(T0 + 20)["enum_share"] == pytest.approx(2 / len(seq))
+
+
+def test_sorted_walk_ignores_prompts_without_a_slot_and_evicts_old_templates():
+    f = AccountFeatures(prompt_prior=0.0)
+    for i in range(5):
+        f.update(_ev(T0 + i), _profile(template=1, order=0))  # no slot: no walk
+    assert f.values(T0 + 10)["enum_share"] == 0.0
+    codes = [1, 2, 3, 4]
+    for i, code in enumerate(codes):
+        f.update(_ev(T0 + 10 + i), _profile(template=7, order=code))
+    for i, tpl in enumerate((11, 12, 13, 14)):  # four new templates push 7 out
+        f.update(_ev(T0 + 20 + i), _profile(template=tpl, order=100))
+    f.update(_ev(T0 + 30), _profile(template=7, order=5))  # starts afresh: no step
+    assert f.values(T0 + 40)["enum_share"] == 0.0
+    f2 = AccountFeatures(prompt_prior=0.0)
+    for i, code in enumerate([*codes, 5]):
+        f2.update(_ev(T0 + i), _profile(template=7, order=code))
+    assert f2.values(T0 + 10)["enum_share"] == pytest.approx(1 / 5)
 
 
 def test_shares_without_prior_are_plain_ratios():

@@ -970,3 +970,27 @@ def test_speed_budget() -> None:
     # regressions, with room for slow or busy CI runners.
     assert cold_us < 250
     assert warm_us < 250
+
+
+# --- sorted-walk order codes ---------------------------------------------------------------
+
+
+def test_order_code_of_a_quoted_slot_compares_like_its_text() -> None:
+    def code(item: str) -> int:
+        return analyse_prompt(f"Explain the concept '{item}' in depth.").order
+
+    walk = ["a heist", "abelian group", "B-tree", "backpressure", "Bloom filters", "bz"]
+    codes = [code(item) for item in walk]
+    assert codes == sorted(codes)
+    assert len(set(codes)) == len(codes)
+    assert code("Backpressure") == code("backpressure")  # case does not matter
+    assert code("bac") == code("backlog")  # only the first three characters count
+
+
+def test_order_code_of_an_inline_slot_after_the_frame() -> None:
+    def code(item: str) -> int:
+        return analyse_prompt(f"Give an in-depth explanation of {item}.").order
+
+    # the slot is after "of" (the preposition after "explanation"), not after "in"
+    assert 0 < code("amortized analysis") < code("big-O notation") < code("black holes")
+    assert analyse_prompt("hello there").order == 0  # no frame, no quote: no slot
