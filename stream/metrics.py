@@ -107,7 +107,14 @@ class RuntimeMetrics:
         )
         self.shared_reads = Counter(
             f"{p}_shared_reads",
-            "Round trips reading shared state (kind: linkage index, score board).",
+            "Round trips reading shared state (kind: linkage index, score board, population).",
+            ["kind"],
+            registry=r,
+        )
+        self.population_entries = Counter(
+            f"{p}_population_entries",
+            "Shared population entries (teach vectors, retractions) published by this worker"
+            " or absorbed from the others (kind: published, absorbed).",
             ["kind"],
             registry=r,
         )

@@ -14,7 +14,7 @@ reads the wall clock, which is what makes ``replay`` deterministic.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from detectors.campaigns import CampaignLinker, MemoryLinkageIndex, describe, linkage_keys
@@ -22,6 +22,7 @@ from detectors.models import Detector, distill_detector, volume_detector
 from detectors.policy import PolicyConfig, decide
 from detectors.prompts import analyse_prompt
 from detectors.records import Alert, RequestEvent
+from stream.population import PopulationEntry, PopulationFeed
 from stream.scoreboard import ScoreBoard
 from stream.state import AccountState, AccountStore
 
@@ -111,6 +112,10 @@ class Processor:
         scoreboard: where the pooled detector's scores are published and the linked
             accounts' scores read (a runtime with many workers passes the shared board);
             None: only the scores of the accounts in this processor's store are pooled.
+        population: where what this processor's accounts teach the detectors (and the
+            retraction of newly flagged accounts) is shared with the other workers, whose
+            entries ``absorb`` applies; None: the detectors learn only from this
+            processor's accounts.
 
     """
 
@@ -120,6 +125,7 @@ class Processor:
         detectors: Sequence[Detector] | None = None,
         linker: CampaignLinker | None = None,
         scoreboard: ScoreBoard | None = None,
+        population: PopulationFeed | None = None,
     ) -> None:
         self.config = config or ProcessorConfig()
         self.detectors = list(detectors) if detectors is not None else default_detectors()
@@ -127,6 +133,7 @@ class Processor:
             linker = CampaignLinker(MemoryLinkageIndex())
         self.linker = linker
         self.scoreboard = scoreboard
+        self.population = population
         self.store: AccountStore[AccountState] = AccountStore(
             self._new_state, self.config.max_accounts, self.config.idle_ttl_s
         )
@@ -219,15 +226,56 @@ class Processor:
         if alert is not None:
             self.stats.alerts[(alert.severity, alert.action)] += 1
             if not was_open:  # newly flagged: what it taught the detectors is unlearned
-                for d in self.detectors:
-                    d.forget(account_id)
+                self._unlearn(account_id)
         linked = state.campaign is not None and bool(state.campaign.members)
         teaches = mature and not (state.episode.open or linked)
         if teaches and now - state.last_learned >= cfg.learn_every_s:
             state.last_learned = now
-            for d in self.detectors:
-                d.learn_one(x, account_id)
+            self._teach(account_id, x, now)
         return alert
+
+    def _teach(self, account_id: str, x: Mapping[str, float], now: float) -> None:
+        """Teach the detectors ``account_id``'s features, and share them with the peers."""
+        for d in self.detectors:
+            d.learn_one(x, account_id)
+        if self.population is not None:
+            self.population.publish(account_id, now, x)
+
+    def _unlearn(self, account_id: str) -> None:
+        """Drop a newly flagged account's features from the detectors, here and at the peers."""
+        for d in self.detectors:
+            d.forget(account_id)
+        if self.population is not None:
+            self.population.retract(account_id)
+
+    def absorb(self, entries: Iterable[PopulationEntry]) -> int:
+        """Apply other workers' population entries to the detectors; return how many applied.
+
+        A teach entry is learned as this processor's own accounts are (``learn_one``,
+        keyed by account), a retraction forgotten. A teach entry of an account this
+        processor holds flagged or linked into a campaign is skipped (a stale entry of an
+        account that moved here), as the account would not teach here. The population
+        warm-up counts from the earliest event time learned, here or by the peers: a
+        worker that absorbs a backlog spanning ``population_warmup_s`` is warm at once.
+        """
+        applied = 0
+        for entry in entries:
+            account_id, x = entry.account_id, entry.x
+            if x is None:
+                for d in self.detectors:
+                    d.forget(account_id)
+            else:
+                state = self.store.peek(account_id)
+                if state is not None and (
+                    state.episode.open or (state.campaign is not None and state.campaign.members)
+                ):
+                    continue
+                for d in self.detectors:
+                    d.learn_one(x, account_id)
+                if entry.ts is not None:
+                    self._started = min(self._started, entry.ts)
+            applied += 1
+        return applied
 
     def _link(self, account_id: str, state: AccountState, own: float | None, now: float) -> None:
         """Refresh the account's campaign evidence when due (cached between checks)."""

@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from typing import Any
 
 import redis
@@ -28,6 +29,7 @@ from stream.kafka_source import make_consumer, make_producer
 from stream.linkage_redis import RedisLinkageIndex
 from stream.metrics import HealthServer, RuntimeMetrics
 from stream.model_snapshot import ModelSnapshotStore
+from stream.population import RedisPopulationFeed
 from stream.processor import Processor, ProcessorConfig
 from stream.scoreboard import RedisScoreBoard
 from stream.settings import RedisSettings, Settings, describe, load_settings, parse_assignment
@@ -150,10 +152,22 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> int:
             cache_ttl_s=rt.linkage_cache_s,
             on_members=board.want,
         )
+    population: RedisPopulationFeed | None = None
+    if rt.shared_population:
+        population = RedisPopulationFeed(
+            client,
+            rs.prefix,
+            ks.group_id,
+            # one id per process: a restarted worker reads its earlier entries as a peer's
+            member=uuid.uuid4().hex[:16],
+            max_entries=rt.population_max_entries,
+            ttl_s=rt.snapshot_ttl_s,
+        )
     processor = Processor(
         ProcessorConfig(late_tolerance_s=rt.late_tolerance_s),
         linker=CampaignLinker(linkage) if linkage is not None else None,
         scoreboard=board,
+        population=population,
     )
     alerts = RedisAlertSink(
         client,
@@ -179,6 +193,7 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> int:
         linkage=linkage,
         scoreboard=board,
         models=models,
+        population=population,
     )
     server = None
     if settings.metrics.port >= 0:

@@ -126,7 +126,12 @@ class RuntimeSettings:
     saved nor restored). With ``shared_linkage`` the campaign-linkage index and the
     behaviour scores it pools live in Redis, shared by the group's workers (kept
     ``linkage_ttl_s`` and ``score_ttl_s`` after their last write, reads cached for
-    ``linkage_cache_s``); without it each worker links only the accounts it owns.
+    ``linkage_cache_s``); without it each worker links only the accounts it owns. With
+    ``shared_population`` the workers share what their accounts teach the detectors
+    through a Redis stream capped at about ``population_max_entries`` entries (kept
+    ``snapshot_ttl_s`` after its last write, like the model snapshot), so every worker's
+    detectors learn the whole group's population; without it each worker's detectors
+    learn only from the accounts it owns.
     """
 
     commit_interval_s: float = 1.0
@@ -143,6 +148,8 @@ class RuntimeSettings:
     linkage_ttl_s: float = 7 * 86400.0
     linkage_cache_s: float = 2.0
     score_ttl_s: float = 2 * 86400.0
+    shared_population: bool = True
+    population_max_entries: int = 50_000
 
     def __post_init__(self) -> None:
         if self.late_tolerance_s < 0 or self.align_slack_s < 0 or self.align_max_wait_s < 0:
@@ -159,6 +166,8 @@ class RuntimeSettings:
             raise SettingsError("runtime: model_snapshot_interval_s, linkage_cache_s >= 0")
         if self.linkage_ttl_s <= 0 or self.score_ttl_s <= 0:
             raise SettingsError("runtime: linkage_ttl_s and score_ttl_s must be > 0")
+        if self.population_max_entries < 1:
+            raise SettingsError("runtime.population_max_entries must be >= 1")
 
 
 @dataclass(frozen=True, slots=True)

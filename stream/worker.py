@@ -22,10 +22,14 @@ At-least-once, with effects that are safe to repeat:
 Shared state: with ``runtime.shared_linkage`` the campaign-linkage index and the score
 board (``stream/linkage_redis.py``, ``stream/scoreboard.py``) buffer their writes, which
 each checkpoint flushes after the alerts and before the account snapshots that record
-those writes as done. The detector models (``stream/model_snapshot.py``) are restored
-before anything is consumed and saved every ``runtime.model_snapshot_interval_s``,
-before partitions are revoked and at shutdown (best effort: a failed save is counted
-and logged, never blocks consumption).
+those writes as done. With ``runtime.shared_population`` the population feed
+(``stream/population.py``) is flushed with them, and after each checkpoint the worker
+pulls what the other workers' accounts taught and the processor ``absorb``s it (a
+worker that restored its models reads only entries newer than the restore). The
+detector models (``stream/model_snapshot.py``) are restored before anything is
+consumed and saved every ``runtime.model_snapshot_interval_s``, before partitions are
+revoked and at shutdown (best effort: a failed save is counted and logged, never
+blocks consumption).
 
 Which account lives on which partition is the worker's to know (it sees each message's
 partition); it is pruned against the processor's store at each checkpoint, and the
@@ -55,6 +59,7 @@ from stream.exceptions import SinkError, SnapshotError
 from stream.linkage_redis import RedisLinkageIndex
 from stream.metrics import RuntimeMetrics
 from stream.model_snapshot import ModelSnapshotStore
+from stream.population import PopulationExchange
 from stream.processor import Processor
 from stream.scoreboard import RedisScoreBoard
 from stream.settings import Settings
@@ -102,6 +107,9 @@ class Worker:
             each checkpoint), or None when linkage is per worker.
         scoreboard: the shared score board (flushed at each checkpoint), or None.
         models: where the detector models are saved and restored, or None for never.
+        population: the shared population feed the processor publishes to (flushed at
+            each checkpoint, then pulled and absorbed), or None when each worker's
+            detectors learn only from its own accounts.
         monotonic: the clock for cadence and backoff (tests may pass a fake).
 
     """
@@ -118,6 +126,7 @@ class Worker:
         linkage: RedisLinkageIndex | None = None,
         scoreboard: RedisScoreBoard | None = None,
         models: ModelSnapshotStore | None = None,
+        population: PopulationExchange | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
@@ -129,11 +138,13 @@ class Worker:
         self.metrics = metrics
         self.linkage = linkage
         self.scoreboard = scoreboard
+        self.population = population
         self.models = models if settings.runtime.model_snapshot_interval_s > 0 else None
         self._now = monotonic
         self._models_loaded = self.models is None
         self._last_model_save = monotonic()
-        self._seen_shared = (0, 0, 0)  # linkage pairs written, linkage reads, score reads
+        # linkage pairs written, linkage reads, score reads, population reads and entries written
+        self._seen_shared = (0, 0, 0, 0, 0)
         self.owned: set[Any] = set()
         self._next: dict[Any, int] = {}
         self._committed: dict[Any, int] = {}
@@ -338,13 +349,22 @@ class Worker:
                 counter.inc(new - old)
         self._seen = now
         m.accounts.set(len(store))
+        pop = self.population
         shared = (
             self.linkage.pairs_written if self.linkage is not None else 0,
             self.linkage.reads if self.linkage is not None else 0,
             self.scoreboard.reads if self.scoreboard is not None else 0,
+            pop.reads if pop is not None else 0,
+            pop.published if pop is not None else 0,
         )
         reads = m.shared_reads
-        counters = (m.linkage_pairs, reads.labels("linkage"), reads.labels("scores"))
+        counters = (
+            m.linkage_pairs,
+            reads.labels("linkage"),
+            reads.labels("scores"),
+            reads.labels("population"),
+            m.population_entries.labels("published"),
+        )
         for counter, new, old in zip(counters, shared, self._seen_shared, strict=True):
             if new > old:
                 counter.inc(new - old)
@@ -365,6 +385,9 @@ class Worker:
                 self.linkage.flush()
             if self.scoreboard is not None:
                 self.scoreboard.flush()
+            sink = "redis_population"
+            if self.population is not None:
+                self.population.flush()
             sink = "redis_snapshots"
             self._save_snapshots()
         except (SinkError, SnapshotError) as exc:
@@ -434,10 +457,24 @@ class Worker:
         self._last_checkpoint = self._now()
         self._update_lag()
         self.metrics.flush_seconds.observe(self._now() - began)
+        self._absorb_population()
         interval = self.settings.runtime.model_snapshot_interval_s
         if self._now() - self._last_model_save >= interval:
             self._save_models()
         return True
+
+    def _absorb_population(self) -> None:
+        """Learn what the other workers' accounts taught since the last pull.
+
+        A failed read returns nothing and makes the next checkpoint's flush fail, so the
+        worker pauses and retries as for any shared state.
+        """
+        if self.population is None:
+            return
+        entries = self.population.pull()
+        if entries:
+            applied = self.processor.absorb(entries)
+            self.metrics.population_entries.labels("absorbed").inc(applied)
 
     # ----------------------------------------------------------------- models
 
@@ -460,6 +497,8 @@ class Worker:
             else:
                 self.processor.detectors = restored
                 self.processor.mark_warm()  # restored models need no population warm-up
+                if self.population is not None:  # what the stream holds is in the models
+                    self.population.start_at_end()
                 self.metrics.model_restores.inc()
                 log.info("restored the detector models from %s", self.models.key)
 

@@ -89,6 +89,20 @@ def test_environment_over_toml(toml: str) -> None:
     assert s.metrics.port == 9100
 
 
+def test_shared_population_from_each_layer(toml: str) -> None:
+    assert load_settings(None, {}, None).runtime.shared_population is True
+    assert load_settings(None, {}, None).runtime.population_max_entries == 50_000
+    env = {
+        "DISTILLGUARD_RUNTIME_SHARED_POPULATION": "false",
+        "DISTILLGUARD_RUNTIME_POPULATION_MAX_ENTRIES": "1000",
+    }
+    s = load_settings(toml, env, None)
+    assert (s.runtime.shared_population, s.runtime.population_max_entries) == (False, 1000)
+    s = load_settings(toml, env, {"runtime.shared_population": "on"})
+    assert s.runtime.shared_population is True, "--set beats the environment"
+    assert s.runtime.shared_linkage is False, "the two switches are independent"
+
+
 def test_config_path_from_environment(toml: str) -> None:
     s = load_settings(None, {"DISTILLGUARD_CONFIG": toml}, None)
     assert s.kafka.topic == "from-file"
@@ -181,6 +195,8 @@ def test_print_settings_masks(toml: str, capsys: pytest.CaptureFixture[str]) -> 
         ({"runtime.retry_initial_s": "9"}, "retry_initial_s <= retry_max_s"),
         ({"runtime.linkage_ttl_s": "0"}, "linkage_ttl_s"),
         ({"runtime.model_snapshot_interval_s": "-1"}, "model_snapshot_interval_s"),
+        ({"runtime.shared_population": "maybe"}, "runtime.shared_population: expected bool"),
+        ({"runtime.population_max_entries": "0"}, "population_max_entries must be >= 1"),
         ({"kafka.auto_offset_reset": "middle"}, "auto_offset_reset"),
         ({"kafka.topic": ""}, "required"),
         ({"kafka.options": "x=1"}, "kafka.options must be a table"),
