@@ -8,11 +8,19 @@ never asserted.
 
     python bench/detection.py --accounts 3000 --hours 24 --seeds 1,2,3
     python bench/detection.py --seeds 11 --attack-share 0.03 --volume-scale 1.5
+    python bench/detection.py --seeds 1,2,3 --warm-seed 1000
+
+By default every seed starts cold: empty detectors, and nobody is judged during the
+population warm-up. ``--warm-seed N`` measures a running deployment instead: the
+detectors first learn from seed N's traffic (a different population, same settings),
+then each seed is replayed with those detectors restored, as a worker restores its
+model snapshot (``Processor.mark_warm``).
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 import time
 from collections import defaultdict
@@ -32,8 +40,8 @@ TARGETS = (
 )
 
 
-def run_seed(args: argparse.Namespace, seed: int) -> tuple[Evaluation, dict[str, object]]:
-    """Simulate (or reuse) one seed's traffic, replay it and evaluate the alerts."""
+def _traffic(args: argparse.Namespace, seed: int) -> tuple[Path, Path]:
+    """Return the cached event and label files of one seed, simulating them if missing."""
     cfg = SimConfig(
         accounts=args.accounts,
         hours=args.hours,
@@ -47,8 +55,29 @@ def run_seed(args: argparse.Namespace, seed: int) -> tuple[Evaluation, dict[str,
     if not (events.exists() and labels_path.exists()):
         events.parent.mkdir(parents=True, exist_ok=True)
         write_simulation(cfg, str(events), str(labels_path))
-    labels = load_labels(str(labels_path))
+    return events, labels_path
+
+
+def trained_detectors(args: argparse.Namespace, seed: int) -> bytes:
+    """Replay seed ``seed``'s traffic and return the processor's detectors, pickled."""
+    events, _ = _traffic(args, seed)
     processor = Processor()
+    with open_binary(str(events)) as stream:
+        run_pipeline(read_lines(stream, str(events)), processor, MemorySink())
+    return pickle.dumps(processor.detectors)
+
+
+def run_seed(
+    args: argparse.Namespace, seed: int, warm: bytes | None = None
+) -> tuple[Evaluation, dict[str, object]]:
+    """Replay one seed's traffic (cold, or with ``warm`` detectors) and evaluate the alerts."""
+    events, labels_path = _traffic(args, seed)
+    labels = load_labels(str(labels_path))
+    if warm is None:
+        processor = Processor()
+    else:
+        processor = Processor(detectors=pickle.loads(warm))  # our own bytes, just made
+        processor.mark_warm()
     sink: MemorySink[Alert] = MemorySink()
     t = time.perf_counter()
     with open_binary(str(events)) as stream:
@@ -83,11 +112,25 @@ def main() -> int:
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--attack-share", type=float, default=SimConfig().attack_share)
     ap.add_argument("--volume-scale", type=float, default=1.0)
+    ap.add_argument(
+        "--warm-seed",
+        type=int,
+        default=None,
+        help="train the detectors on this seed's traffic first (default: start cold)",
+    )
     args = ap.parse_args()
 
+    warm = None
+    if args.warm_seed is not None:
+        t = time.perf_counter()
+        warm = trained_detectors(args, args.warm_seed)
+        print(
+            f"detectors trained on seed {args.warm_seed} in {time.perf_counter() - t:.0f} s",
+            file=sys.stderr,
+        )
     results = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        result, info = run_seed(args, seed)
+        result, info = run_seed(args, seed, warm)
         results.append((seed, result, info))
         print(
             f"seed {seed}: {info['records']:,} records in {info['seconds']:.0f} s "
@@ -120,6 +163,7 @@ def main() -> int:
     ]
     for name, fn in rows:
         print(f"{name:<28}" + "".join(f"{fn(r, i):>16}" for _, r, i in results))
+    print(f"start: warm (detectors trained on seed {args.warm_seed})" if warm else "start: cold")
     print(TARGETS)
     return 0
 
