@@ -145,6 +145,8 @@ class Processor:
     @property
     def warm(self) -> bool:
         """Whether the population warm-up (``population_warmup_s`` of event time) is over."""
+        if self._started == float("-inf"):  # mark_warm(): even before the first event
+            return True
         return self.watermark - self._started >= self.config.population_warmup_s
 
     def mark_warm(self) -> None:

@@ -506,10 +506,15 @@ class Worker:
         """Snapshot the detector models (best effort; never before the restore was tried).
 
         A worker saves only once it restored the snapshot or found none, so its models
-        are never colder than what it would replace.
+        are never colder than what it would replace, and only once they judge (every
+        detector ready, the population warm-up over): a worker that restores a snapshot
+        skips the warm-up, so a snapshot of models still warming up must not exist.
         """
         self._last_model_save = self._now()
         if self.models is None or not self._models_loaded:
+            return
+        if not (self.processor.warm and all(d.ready for d in self.processor.detectors)):
+            log.debug("detector models still warming up: not snapshotted yet")
             return
         try:
             size = self.models.save(self.processor.detectors)

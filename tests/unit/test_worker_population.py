@@ -32,6 +32,7 @@ class Models:
         return self.detectors
 
     def save(self, detectors: Any) -> int:
+        self.saved = getattr(self, "saved", 0) + 1
         return 1
 
 
@@ -109,3 +110,22 @@ def test_restored_models_read_only_new_entries_cold_ones_read_everything() -> No
         peer.publish("acct_new", T0 + 60, X)
         assert worker.checkpoint()
         assert len(worker.processor.detectors[0].population) == learned, restored
+
+
+def test_models_are_snapshotted_only_once_they_judge() -> None:
+    hub = PopulationHub()
+    peer = hub.member("peer")
+    models = Models(None)  # no snapshot: the worker starts cold
+    worker = worker_with(hub.member("w"), models)
+    worker._load_models(threading.Event())
+    worker._save_models()
+    assert getattr(models, "saved", 0) == 0, "cold models are not snapshotted"
+    for i in range(80):  # enough peers for the detector to be ready
+        peer.publish(f"acct_{i}", T0 + i, {**X, "req_24h": 10.0 + i, "req_1h": 1.0 + i % 7})
+    assert worker.checkpoint()
+    assert all(d.ready for d in worker.processor.detectors)
+    worker._save_models()
+    assert getattr(models, "saved", 0) == 0, "ready, but the population warm-up is not over"
+    worker.processor.mark_warm()
+    worker._save_models()
+    assert models.saved == 1
