@@ -1,7 +1,8 @@
 """Detector population models in Redis, so a restarted worker does not start them cold.
 
 One key per consumer group: ``<prefix>models:<group>``, a pickled ``(version, [(name,
-class)], detectors)`` with a TTL (``runtime.snapshot_ttl_s``) renewed by every write.
+class)], detectors, learning_since)`` with a TTL (``runtime.snapshot_ttl_s``) renewed by
+every write.
 Every worker of the group writes it now and then (``runtime.model_snapshot_interval_s``),
 before its partitions are revoked and when it shuts down; a worker that starts reads it
 before it consumes anything. The last writer wins, and that is sound: with the request
@@ -9,6 +10,9 @@ topic keyed by account, hash partitioning makes each worker's accounts a random 
 of the same population, so any worker's models describe that population; they are not
 merged. A snapshot whose detectors (names and classes) differ from the configured ones
 is ignored, as is one that cannot be unpickled: the worker then starts its models cold.
+``learning_since`` is the event time the models began to learn (``Processor.
+learning_since``): a worker that restores them counts its population warm-up from it, so
+models saved while still warming up do not skip the rest of it.
 
 Pickle is only as trustworthy as the Redis it comes from: give the runtime a Redis that
 only distillguard (and its operators) can write.
@@ -18,14 +22,21 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
 from detectors.models import Detector
 from stream.exceptions import SnapshotError
 
-_VERSION = 1
+_VERSION = 2
+
+
+class ModelSnapshot(NamedTuple):
+    """Restored detector models and the event time they began to learn."""
+
+    detectors: list[Detector]
+    learning_since: float
 
 
 def _signature(detectors: Sequence[Detector]) -> list[tuple[str, str]]:
@@ -49,10 +60,14 @@ class ModelSnapshotStore:
         self.key = f"{prefix}models:{group}"
         self._ttl_ms = int(ttl_s * 1000)
 
-    def save(self, detectors: Sequence[Detector]) -> int:
-        """Write ``detectors``; return the snapshot's size in bytes (``SnapshotError`` if not)."""
+    def save(self, detectors: Sequence[Detector], learning_since: float = float("-inf")) -> int:
+        """Write ``detectors``; return the snapshot's size in bytes (``SnapshotError`` if not).
+
+        ``learning_since``: the event time the models began to learn (-inf: warm).
+        """
         blob = pickle.dumps(
-            (_VERSION, _signature(detectors), list(detectors)), protocol=pickle.HIGHEST_PROTOCOL
+            (_VERSION, _signature(detectors), list(detectors), float(learning_since)),
+            protocol=pickle.HIGHEST_PROTOCOL,
         )
         try:
             self._client.set(self.key, blob, px=self._ttl_ms)
@@ -60,8 +75,8 @@ class ModelSnapshotStore:
             raise SnapshotError(f"redis: cannot write the detector models: {exc}") from exc
         return len(blob)
 
-    def load(self, expected: Sequence[Detector]) -> list[Detector] | None:
-        """Return the stored detectors if they match ``expected`` (names, classes), else None.
+    def load(self, expected: Sequence[Detector]) -> ModelSnapshot | None:
+        """Return the stored models if they match ``expected`` (names, classes), else None.
 
         Raises ``SnapshotError`` when Redis cannot be read (not when there is no snapshot).
         """
@@ -72,12 +87,13 @@ class ModelSnapshotStore:
         if blob is None:
             return None
         try:
-            version, signature, detectors = pickle.loads(blob)  # our own store, see module doc
+            version, signature, detectors, since = pickle.loads(blob)  # our own store: module doc
         except Exception:  # an incompatible or corrupt snapshot: start cold
             return None
         if version != _VERSION or signature != _signature(expected):
             return None
         if not isinstance(detectors, list) or _signature(detectors) != signature:
             return None
-        restored: list[Detector] = detectors
-        return restored
+        if not isinstance(since, float):
+            return None
+        return ModelSnapshot(detectors, since)

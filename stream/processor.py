@@ -153,6 +153,15 @@ class Processor:
         """Skip the population warm-up (the detectors were restored warm from a snapshot)."""
         self._started = float("-inf")
 
+    @property
+    def learning_since(self) -> float:
+        """Event time the detectors began to learn (+inf: not yet; -inf: restored warm)."""
+        return self._started
+
+    def learned_since(self, ts: float) -> None:
+        """Count the warm-up from ``ts`` if earlier (restored models began to learn then)."""
+        self._started = min(self._started, ts)
+
     def _new_state(self) -> AccountState:
         """Make the state of a newly seen account."""
         self.stats.accounts_created += 1

@@ -495,8 +495,9 @@ class Worker:
             if restored is None:
                 log.info("no detector model snapshot: the models start cold")
             else:
-                self.processor.detectors = restored
-                self.processor.mark_warm()  # restored models need no population warm-up
+                self.processor.detectors = restored.detectors
+                # the warm-up counts from when the restored models began to learn
+                self.processor.learned_since(restored.learning_since)
                 if self.population is not None:  # what the stream holds is in the models
                     self.population.start_at_end()
                 self.metrics.model_restores.inc()
@@ -506,18 +507,14 @@ class Worker:
         """Snapshot the detector models (best effort; never before the restore was tried).
 
         A worker saves only once it restored the snapshot or found none, so its models
-        are never colder than what it would replace, and only once they judge (every
-        detector ready, the population warm-up over): a worker that restores a snapshot
-        skips the warm-up, so a snapshot of models still warming up must not exist.
+        are never colder than what it would replace. The snapshot carries the event time
+        the models began to learn, from which a restoring worker counts its warm-up.
         """
         self._last_model_save = self._now()
         if self.models is None or not self._models_loaded:
             return
-        if not (self.processor.warm and all(d.ready for d in self.processor.detectors)):
-            log.debug("detector models still warming up: not snapshotted yet")
-            return
         try:
-            size = self.models.save(self.processor.detectors)
+            size = self.models.save(self.processor.detectors, self.processor.learning_since)
         except SnapshotError as exc:
             self.metrics.sink_errors.labels("redis_models").inc()
             log.warning("detector model snapshot failed (retried later): %s", exc)

@@ -275,9 +275,11 @@ def test_model_snapshot_round_trip(redis_client: Any) -> None:
     for x in xs:
         for d in detectors:
             d.learn_one(x)
-    assert store.save(detectors) > 0
-    restored = store.load(fresh)
-    assert restored is not None
+    assert store.save(detectors, 1_700_000_000.0) > 0
+    snapshot = store.load(fresh)
+    assert snapshot is not None
+    assert snapshot.learning_since == 1_700_000_000.0
+    restored = snapshot.detectors
     assert [d.name for d in restored] == ["distill", "volume"]
     assert [d.ready for d in restored] == [d.ready for d in detectors]
     probe = dict.fromkeys(FEATURES, 50.0)

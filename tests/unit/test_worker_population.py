@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from detectors.models import volume_detector
 from stream.exceptions import SinkError
 from stream.metrics import RuntimeMetrics
+from stream.model_snapshot import ModelSnapshot
 from stream.population import MemoryPopulationFeed, PopulationHub
 from stream.processor import Processor
 from stream.settings import KafkaSettings, RuntimeSettings, Settings
@@ -25,14 +26,16 @@ class Models:
 
     key = "models"
 
-    def __init__(self, detectors: list[Any] | None) -> None:
+    def __init__(self, detectors: list[Any] | None, since: float = float("-inf")) -> None:
         self.detectors = detectors
+        self.since = since
+        self.saved: list[float] = []  # learning_since of each save
 
-    def load(self, expected: Any) -> list[Any] | None:
-        return self.detectors
+    def load(self, expected: Any) -> ModelSnapshot | None:
+        return ModelSnapshot(self.detectors, self.since) if self.detectors is not None else None
 
-    def save(self, detectors: Any) -> int:
-        self.saved = getattr(self, "saved", 0) + 1
+    def save(self, detectors: Any, learning_since: float = float("-inf")) -> int:
+        self.saved.append(learning_since)
         return 1
 
 
@@ -112,20 +115,20 @@ def test_restored_models_read_only_new_entries_cold_ones_read_everything() -> No
         assert len(worker.processor.detectors[0].population) == learned, restored
 
 
-def test_models_are_snapshotted_only_once_they_judge() -> None:
-    hub = PopulationHub()
-    peer = hub.member("peer")
+def test_models_snapshot_when_they_began_to_learn_and_a_restore_warms_up_from_it() -> None:
     models = Models(None)  # no snapshot: the worker starts cold
-    worker = worker_with(hub.member("w"), models)
+    worker = worker_with(PopulationHub().member("w"), models)
     worker._load_models(threading.Event())
     worker._save_models()
-    assert getattr(models, "saved", 0) == 0, "cold models are not snapshotted"
-    for i in range(80):  # enough peers for the detector to be ready
-        peer.publish(f"acct_{i}", T0 + i, {**X, "req_24h": 10.0 + i, "req_1h": 1.0 + i % 7})
-    assert worker.checkpoint()
-    assert all(d.ready for d in worker.processor.detectors)
+    assert models.saved == [float("inf")], "nothing learned yet"
+    worker.processor.learned_since(T0)
     worker._save_models()
-    assert getattr(models, "saved", 0) == 0, "ready, but the population warm-up is not over"
-    worker.processor.mark_warm()
-    worker._save_models()
-    assert models.saved == 1
+    assert models.saved[-1] == T0
+    # a worker restoring models that began to learn an hour before its first event is
+    # warm an hour later (the 2 h warm-up counts from the models' start, not its own)
+    for since, warm_after_1h in ((T0 - 3600.0, True), (T0 + 3600.0, False)):
+        worker = worker_with(PopulationHub().member("w"), Models([volume_detector()], since))
+        worker._load_models(threading.Event())
+        worker.processor.learned_since(T0)  # its own first event
+        worker.processor.watermark = T0 + 3600.0
+        assert worker.processor.warm is warm_after_1h
