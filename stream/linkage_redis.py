@@ -40,6 +40,7 @@ from typing import Any
 import redis
 
 from stream.exceptions import SinkError
+from stream.read_breaker import ReadBreaker
 
 #: Lua: KEYS = members zset, count HLL; ARGV = cap, ttl ms, then (score, account) pairs.
 #: Adds accounts to the set while it is below the cap (never updates a known member's
@@ -146,10 +147,9 @@ class RedisLinkageIndex:
         self._adder: OrderedDict[str, str] = OrderedDict()  # key -> account that last added it
         self._keys_of: OrderedDict[str, list[str]] = OrderedDict()  # account -> keys it added
         self._population: tuple[float, int] = (float("-inf"), 0)
-        self._read_error: str | None = None
+        self._breaker = ReadBreaker()
         self.pairs_written = 0
         self.reads = 0
-        self.read_errors = 0
 
     # ----------------------------------------------------------------- key names
 
@@ -204,15 +204,20 @@ class RedisLinkageIndex:
         """Return how many distinct accounts the group's workers added (about, past 1,000s)."""
         expires, n = self._population
         if self._now() >= expires:
-            if self._read_error is None:  # after a failed read, none until a flush pings
+            if not self._breaker.tripped:  # after a failed read, none until a flush pings
                 try:
                     n = int(self._client.pfcount(self.population_key))
                 except redis.RedisError as exc:
-                    self._failed(exc)  # keep the stale figure
+                    self._breaker.trip(exc)  # keep the stale figure
             self._population = (self._now() + self.cache_ttl_s, n)
         return n + len(self._pending_accounts)
 
     # ----------------------------------------------------------------- I/O
+
+    @property
+    def read_errors(self) -> int:
+        """Return how many reads failed."""
+        return self._breaker.errors
 
     @property
     def pending(self) -> int:
@@ -225,12 +230,10 @@ class RedisLinkageIndex:
         Also raises while the reads that failed since the last flush cannot be confirmed
         to work again (one ``PING``), so the worker pauses until Redis is back.
         """
-        if self._read_error is not None:
-            try:
-                self._client.ping()
-            except redis.RedisError as exc:
-                raise SinkError(f"redis: linkage index unreadable: {exc}") from exc
-            self._read_error = None
+        try:
+            self._breaker.confirm(self._client)
+        except redis.RedisError as exc:
+            raise SinkError(f"redis: linkage index unreadable: {exc}") from exc
         if not self._pending:
             return
         keys = list(self._pending)
@@ -289,11 +292,11 @@ class RedisLinkageIndex:
                 batch.append(other)
         keys = [name for k in batch for name in (self.members_key(k), self.count_key(k))]
         replies = None
-        if self._read_error is None:  # after a failed read, none until a flush pings Redis
+        if not self._breaker.tripped:  # after a failed read, none until a flush pings Redis
             try:
                 replies = self._read_script(keys=keys, args=[fetch, self.max_members])
             except redis.RedisError as exc:
-                self._failed(exc)
+                self._breaker.trip(exc)  # answer from what is cached, fail the next flush
         if replies is None:  # answer from the stale entry (or nothing) for a cache period
             old = self._cache.get(key) or _Cached(0.0, 0, (), fetch)
             cached = _Cached(now + self.cache_ttl_s, old.count, old.members, fetch)
@@ -312,8 +315,3 @@ class RedisLinkageIndex:
         if self._on_members is not None and listed_members:
             self._on_members(listed_members)
         return self._cache[key]
-
-    def _failed(self, exc: Exception) -> None:
-        """Note a failed read: answer from what is cached, and fail the next flush."""
-        self.read_errors += 1
-        self._read_error = f"{type(exc).__name__}: {exc}"

@@ -51,6 +51,7 @@ import orjson
 import redis
 
 from stream.exceptions import SinkError
+from stream.read_breaker import ReadBreaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,10 +280,9 @@ class RedisPopulationFeed:
         self.max_pull = max_pull
         self._pending: deque[bytes] = deque(maxlen=max_entries)
         self._last_id: bytes | None = b"0-0"  # None: the stream's end, still to be read
-        self._read_error: str | None = None
+        self._breaker = ReadBreaker()
         self._published = 0
         self._reads = 0
-        self.read_errors = 0
         self.skipped = 0  # entries that were not valid (never this worker's own)
 
     @property
@@ -294,6 +294,11 @@ class RedisPopulationFeed:
     def reads(self) -> int:
         """Return how many round trips read the stream."""
         return self._reads
+
+    @property
+    def read_errors(self) -> int:
+        """Return how many reads failed."""
+        return self._breaker.errors
 
     @property
     def pending(self) -> int:
@@ -319,9 +324,7 @@ class RedisPopulationFeed:
         to work again (one ``PING``).
         """
         try:
-            if self._read_error is not None:
-                self._client.ping()
-                self._read_error = None
+            self._breaker.confirm(self._client)
             if not self._pending:
                 return
             pipe = self._client.pipeline(transaction=False)
@@ -355,7 +358,7 @@ class RedisPopulationFeed:
 
         Non-blocking. Nothing after a failed read until a ``flush`` pinged Redis.
         """
-        if self._read_error is not None or not self._resolve_end():
+        if self._breaker.tripped or not self._resolve_end():
             return []
         out: list[PopulationEntry] = []
         taken = 0
@@ -378,25 +381,20 @@ class RedisPopulationFeed:
                 if len(rows) < count:
                     break
         except redis.RedisError as exc:
-            self._failed(exc)
+            self._breaker.trip(exc)
         return out
 
     def _resolve_end(self) -> bool:
         """Set the read position to the stream's last entry if it is still to be read."""
         if self._last_id is not None:
             return True
-        if self._read_error is not None:
+        if self._breaker.tripped:
             return False
         try:
             last = self._client.xrevrange(self.key, count=1)
         except redis.RedisError as exc:
-            self._failed(exc)
+            self._breaker.trip(exc)
             return False
         self._reads += 1
         self._last_id = last[0][0] if last else b"0-0"
         return True
-
-    def _failed(self, exc: redis.RedisError) -> None:
-        """Remember a failed read: no reads until a flush confirms Redis answers."""
-        self.read_errors += 1
-        self._read_error = f"{type(exc).__name__}: {exc}"

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import redis
 
 from stream.exceptions import SinkError
+from stream.read_breaker import ReadBreaker
 
 _MAX_WANTED = 10_000
 _HMGET_CHUNK = 1000
@@ -88,10 +89,14 @@ class RedisScoreBoard:
         self._pending: dict[str, float] = {}
         self._cache: OrderedDict[str, tuple[float, float | None]] = OrderedDict()
         self._wanted: set[str] = set()
-        self._read_error: str | None = None
+        self._breaker = ReadBreaker()
         self.written = 0
         self.reads = 0
-        self.read_errors = 0
+
+    @property
+    def read_errors(self) -> int:
+        """Return how many reads failed."""
+        return self._breaker.errors
 
     def key(self, generation: int) -> str:
         """Return the hash of one generation."""
@@ -147,9 +152,7 @@ class RedisScoreBoard:
         to work again (one ``PING``).
         """
         try:
-            if self._read_error is not None:
-                self._client.ping()
-                self._read_error = None
+            self._breaker.confirm(self._client)
             if not self._pending:
                 return
             generation = self.generation()
@@ -177,7 +180,7 @@ class RedisScoreBoard:
         generation = self.generation()
         now = self._now()
         replies = None
-        if self._read_error is None:  # after a failed read, none until a flush pings Redis
+        if not self._breaker.tripped:  # after a failed read, none until a flush pings Redis
             try:
                 pipe = self._client.pipeline(transaction=False)
                 for i in range(0, len(wanted), _HMGET_CHUNK):
@@ -186,8 +189,7 @@ class RedisScoreBoard:
                     pipe.hmget(self.key(generation - 1), chunk)
                 replies = pipe.execute()
             except redis.RedisError as exc:
-                self.read_errors += 1
-                self._read_error = f"{type(exc).__name__}: {exc}"
+                self._breaker.trip(exc)
         if replies is None:
             for account_id in wanted:  # no score for a cache period
                 self._store(account_id, now, self._cache.get(account_id, (0.0, None))[1])
