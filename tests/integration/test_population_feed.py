@@ -14,6 +14,7 @@ from stream.exceptions import SinkError
 from stream.population import PopulationEntry, RedisPopulationFeed
 from stream.processor import Processor, ProcessorConfig
 from tests.servers import RedisServer
+from tests.unit.test_population import vector
 from tests.unit.test_processor import _scenario
 
 PREFIX = "t:"
@@ -22,16 +23,6 @@ T0 = 1_764_288_000.0
 
 def feed(client: Any, member: str, **kwargs: Any) -> RedisPopulationFeed:
     return RedisPopulationFeed(client, PREFIX, "g", member, ttl_s=3600.0, **kwargs)
-
-
-def vector(i: int) -> dict[str, float]:
-    return {
-        "req_1h": float(1 + i % 7),
-        "req_24h": float(10 + i % 50),
-        "in_tokens_24h": float(500 + 13 * i),
-        "out_tokens_24h": float(2000 + 29 * (i % 40)),
-        "out_tokens_per_req": 100.0 + (i % 30) / 7,
-    }
 
 
 def test_workers_read_each_others_entries_and_skip_their_own(redis_client: Any) -> None:

@@ -239,6 +239,20 @@ def names(prefix: str) -> tuple[str, str, str]:
     return f"{prefix}-{tag}", f"{prefix}-dlq-{tag}", f"g-{tag}"
 
 
+def wait_for_pair(a: WorkerProc, b: WorkerProc) -> None:
+    """Wait until two workers of one group own half of the partitions each."""
+    wait_for(
+        "both workers in the group",
+        lambda: (
+            a.metric("distillguard_assigned_partitions") == PARTITIONS // 2
+            and b.metric("distillguard_assigned_partitions") == PARTITIONS // 2
+        ),
+        120,
+        a,
+        b,
+    )
+
+
 # --------------------------------------------------------------------------- tests
 
 
@@ -342,16 +356,7 @@ def test_two_workers_one_killed_mid_stream(
     a = WorkerProc(kafka_broker, redis_server, topic, group, dlq, tmp_path, "a")
     b = WorkerProc(kafka_broker, redis_server, topic, group, dlq, tmp_path, "b")
     try:
-        wait_for(
-            "both workers in the group",
-            lambda: (
-                a.metric("distillguard_assigned_partitions") == 2
-                and b.metric("distillguard_assigned_partitions") == 2
-            ),
-            120,
-            a,
-            b,
-        )
+        wait_for_pair(a, b)
         half = len(scenario.lines) // 2
         produce(kafka_broker, topic, scenario.lines[:half], rate=8000)
         wait_for(
@@ -405,16 +410,7 @@ def test_two_workers_share_the_population(
     a = WorkerProc(kafka_broker, redis_server, topic, group, dlq, tmp_path, "a")
     b = WorkerProc(kafka_broker, redis_server, topic, group, dlq, tmp_path, "b")
     try:
-        wait_for(
-            "both workers in the group",
-            lambda: (
-                a.metric("distillguard_assigned_partitions") == 2
-                and b.metric("distillguard_assigned_partitions") == 2
-            ),
-            120,
-            a,
-            b,
-        )
+        wait_for_pair(a, b)
         produce(kafka_broker, topic, scenario.lines, rate=8000)
         wait_for("all offsets committed", lambda: all_committed(kafka_broker, group, topic), 240,
                  a, b)  # fmt: skip
