@@ -30,9 +30,10 @@ class FeatureSpec:
 _RECENT_TEMPLATES = 64
 _RECENT_AREAS = 16
 _SWITCH_ALPHA = 0.1
-# Sorted walks: per recent template, the last slot code and the run of rises since the
-# last fall. A prompt counts as a step once the run reaches _WALK_RUN: random order
-# rises _WALK_RUN times in a row with probability 1/(_WALK_RUN + 1)! (under 1%).
+# Sorted walks: per recent template, and across all the account's prompts (one list
+# walked in several phrasings), the last slot code and the run of rises since the last
+# fall. A prompt counts as a step once a run reaches _WALK_RUN: random order rises
+# _WALK_RUN times in a row with probability 1/(_WALK_RUN + 1)! (under 1%).
 _WALK_TEMPLATES = 4
 _WALK_RUN = 4
 
@@ -65,6 +66,18 @@ FEATURES: dict[str, FeatureSpec] = {
 _REQ, _IN, _OUT, _PROMPTS, _REASON, _MC, _ENUM, _MAXTOK, _MAXTOK_N = range(9)
 _N_METRICS = 9
 _HIST_CAP = 4096.0  # histograms are halved past this total: bounded, recent-weighted
+
+
+def _rise(walk: array[int], i: int, code: int) -> bool:
+    """Move the lane at ``walk[i:i + 3]`` to ``code``; True when its run reaches the bar."""
+    last = walk[i + 1]
+    walk[i + 1] = code
+    if code > last:
+        walk[i + 2] += 1
+        return walk[i + 2] >= _WALK_RUN
+    if code < last:
+        walk[i + 2] = 0
+    return False
 
 
 class AccountFeatures:
@@ -115,7 +128,8 @@ class AccountFeatures:
         self._templates = array("Q", bytes(8 * _RECENT_TEMPLATES))
         self._tpl_pos = 0
         self._last_enum: int | None = None
-        self._walk = array("Q", bytes(8 * 3 * _WALK_TEMPLATES))  # (template, code, run)*
+        # (template, code, run) per recent template, then (-, code, run) of all prompts
+        self._walk = array("Q", bytes(8 * 3 * (_WALK_TEMPLATES + 1)))
         self._walk_pos = 0
 
     def update(self, ev: RequestEvent, profile: PromptProfile | None) -> None:
@@ -176,12 +190,15 @@ class AccountFeatures:
         _bump(self._hour_hist, int(ts // HOUR) % 24)
 
     def _walk_step(self, template: int, code: int) -> bool:
-        """Track ``template``'s slot codes; True when this prompt extends a sorted walk.
+        """Track slot codes; True when this prompt extends a sorted walk.
 
-        A rise extends the run, a fall ends it, an equal code (a repeat, or a slot
-        sharing its first characters) leaves it as it is.
+        Two lanes see each prompt: its template's (lists walked side by side, one per
+        phrasing) and the account's (one list walked in rotating phrasings). In each, a
+        rise extends the run, a fall ends it, an equal code (a repeat, or a slot sharing
+        its first characters) leaves it as it is.
         """
         walk = self._walk
+        step = _rise(walk, 3 * _WALK_TEMPLATES, code)
         for i in range(0, 3 * _WALK_TEMPLATES, 3):
             if walk[i] == template:
                 break
@@ -189,7 +206,8 @@ class AccountFeatures:
             i = 3 * self._walk_pos
             self._walk_pos = (self._walk_pos + 1) % _WALK_TEMPLATES
             walk[i], walk[i + 1], walk[i + 2] = template, code, 0
-            return False
+            return step
+        return _rise(walk, i, code) or step
         last = walk[i + 1]
         walk[i + 1] = code
         if code > last:

@@ -232,7 +232,8 @@ _CODE_RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
 _URL_RE: Final = re.compile(r"(?i)(?:https?|ftp)://[^\s<>\"']+")
 _EMAIL_RE: Final = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 _DQUOTE_RE: Final = re.compile(r'"[^"\n]{1,300}"')
-_SQUOTE_RE: Final = re.compile(r" '[^'\n]{1,300}'(?!\w)")
+# An apostrophe between letters ("'Hume's ethics'") does not close a single-quoted span.
+_SQUOTE_RE: Final = re.compile(r" '(?:[^'\n]|(?<=\w)'(?=\w)){1,300}'(?!\w)")
 _UNICODE_QUOTE_RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ("\u201c", re.compile("\u201c[^\u201d\\n]{1,300}\u201d")),  # “...”
     ("\u00ab", re.compile("\u00ab[^\u00bb\\n]{1,300}\u00bb")),  # «...»

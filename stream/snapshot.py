@@ -24,7 +24,7 @@ import redis
 from stream.exceptions import SnapshotError
 from stream.state import AccountState
 
-_VERSION = 1
+_VERSION = 2  # 2: AccountFeatures tracks an account-wide sorted-walk lane
 _CHUNK = 1000
 
 

@@ -92,17 +92,32 @@ def test_sorted_walk_ignores_prompts_without_a_slot_and_evicts_old_templates():
     for i in range(5):
         f.update(_ev(T0 + i), _profile(template=1, order=0))  # no slot: no walk
     assert f.values(T0 + 10)["enum_share"] == 0.0
-    codes = [1, 2, 3, 4]
-    for i, code in enumerate(codes):
-        f.update(_ev(T0 + 10 + i), _profile(template=7, order=code))
-    for i, tpl in enumerate((11, 12, 13, 14)):  # four new templates push 7 out
-        f.update(_ev(T0 + 20 + i), _profile(template=tpl, order=100))
-    f.update(_ev(T0 + 30), _profile(template=7, order=5))  # starts afresh: no step
+    # Template 7 rises 10 -> 40 while templates 11-14 (code 1 each) keep the account's
+    # lane falling; 14 is the fifth template, so it evicts 7, which starts afresh at 50.
+    seq = [(7, 10), (11, 1), (7, 20), (12, 1), (7, 30), (13, 1), (7, 40), (14, 1), (7, 50)]
+    for i, (tpl, code) in enumerate(seq):
+        f.update(_ev(T0 + 10 + i), _profile(template=tpl, order=code))
     assert f.values(T0 + 40)["enum_share"] == 0.0
+    # Without the eviction (11 between every step), 50 is template 7's fourth rise.
     f2 = AccountFeatures(prompt_prior=0.0)
-    for i, code in enumerate([*codes, 5]):
-        f2.update(_ev(T0 + i), _profile(template=7, order=code))
-    assert f2.values(T0 + 10)["enum_share"] == pytest.approx(1 / 5)
+    seq2 = [(7, 10), (11, 1), (7, 20), (11, 1), (7, 30), (11, 1), (7, 40), (11, 1), (7, 50)]
+    for i, (tpl, code) in enumerate(seq2):
+        f2.update(_ev(T0 + i), _profile(template=tpl, order=code))
+    assert f2.values(T0 + 10)["enum_share"] == pytest.approx(1 / 9)
+
+
+def test_sorted_walk_across_rotating_templates_counts_in_the_account_lane():
+    # One sorted list in three phrasings: the account's lane rises 1, 2, 3, 4, 5 (runs
+    # 1-5), so the fourth and fifth prompts are steps; no template rises four times.
+    f = AccountFeatures(prompt_prior=0.0)
+    for i, (tpl, code) in enumerate([(1, 1), (2, 2), (3, 3), (1, 4), (2, 5)]):
+        f.update(_ev(T0 + i), _profile(template=tpl, order=code))
+    assert f.values(T0 + 10)["enum_share"] == pytest.approx(2 / 5)
+    # The same codes shuffled: runs 1, 0, 1, 0, 1: no step.
+    g = AccountFeatures(prompt_prior=0.0)
+    for i, (tpl, code) in enumerate([(1, 3), (2, 1), (3, 4), (1, 2), (2, 5)]):
+        g.update(_ev(T0 + i), _profile(template=tpl, order=code))
+    assert g.values(T0 + 10)["enum_share"] == 0.0
 
 
 def test_shares_without_prior_are_plain_ratios():
