@@ -7,7 +7,9 @@ measures:
 1. throughput: the same events through ``replay``'s pipeline in this process, and
    through one ``distillguard run`` worker consuming them as a backlog from a topic
    (from its first consumed record to its last; start-up excluded), and the ratio;
-2. latency: a fresh worker, events produced at ``--rate`` events/s; for each alert,
+2. latency: a fresh worker first consumes the scenario's first ``--warm-share`` as a
+   backlog (so that its detectors judge when the timing starts, as a running
+   deployment's do), then the next events are produced at ``--rate`` events/s; for each alert,
    the time from producing the event that raised it to the alert's write in Redis
    (the alert-stream entry id is Redis's clock at the write; the decision key is
    written by the same script), p50/p99/max over the alerts that wrote a decision key
@@ -16,7 +18,10 @@ measures:
 Figures are printed, never asserted. Targets (issue 4): run >= 70 % of replay
 throughput; p99 latency <= 1 s at 5,000 events/s.
 
-    python bench/kafka_e2e.py --accounts 500 --seed 7 --rate 5000 --seconds 30
+    python bench/kafka_e2e.py --accounts 500 --hours 48 --seed 7 --rate 5000 --seconds 30
+
+``--worker-cpu N`` gives the worker CPU ``N`` of its own (the broker, redis-server and the
+producer share the others), as in a deployment where workers do not share their CPUs.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class Worker:
         prefix: str,
         log: Path,
         extra: list[str],
+        cpu: int | None = None,
     ) -> None:
         self.port = free_port()
         cmd = [
@@ -82,6 +88,8 @@ class Worker:
         self.log = log.open("wb")
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=self.log)
+        if cpu is not None:  # the worker alone on this CPU (the others: see --worker-cpu)
+            os.sched_setaffinity(self.proc.pid, {cpu})
 
     def metrics(self) -> dict[str, float]:
         """Return every sample of /metrics, summed over labels."""
@@ -152,7 +160,12 @@ def replay_throughput(lines: list[Line]) -> tuple[float, float]:
 
 
 def run_throughput(
-    broker: KafkaBroker, redis: RedisServer, lines: list[Line], log_dir: Path, extra: list[str]
+    broker: KafkaBroker,
+    redis: RedisServer,
+    lines: list[Line],
+    log_dir: Path,
+    extra: list[str],
+    cpu: int | None = None,
 ) -> tuple[float, float, float]:
     """Return one worker's records/s: while consuming, per CPU second, with start-up."""
     topic = f"bench-tput-{os.getpid()}"
@@ -160,7 +173,7 @@ def run_throughput(
     produce(broker, topic, lines, 0.0)
     n = len(lines)
     started = time.time()
-    worker = Worker(broker, redis, topic, "bench-tput:", log_dir / "tput.log", extra)
+    worker = Worker(broker, redis, topic, "bench-tput:", log_dir / "tput.log", extra, cpu)
     samples: list[tuple[float, float, float]] = []
     try:
 
@@ -190,8 +203,14 @@ def latency(
     rate: float,
     log_dir: Path,
     extra: list[str],
+    cpu: int | None = None,
+    backlog: list[Line] | None = None,
 ) -> None:
-    """Produce ``lines`` at ``rate`` to a ready worker; print produce → Redis write latency."""
+    """Produce ``lines`` at ``rate`` to a ready worker; print produce → Redis write latency.
+
+    ``backlog``, if given, is produced flat out first and consumed before the timed
+    ``lines`` start, so that the worker's detectors judge already (a warm worker).
+    """
     topic = f"bench-lat-{os.getpid()}"
     prefix = "bench-lat:"
     broker.create_topic(topic, PARTITIONS)
@@ -200,7 +219,7 @@ def latency(
     speedup = (lines[-1].ts - lines[0].ts) / (len(lines) / rate)
     slack = ["--set", f"runtime.align_slack_s={5.0 * speedup:.0f}"]
     print(f"latency run: event time {speedup:,.0f}x the wall clock; {slack[1]}")
-    worker = Worker(broker, redis, topic, prefix, log_dir / "latency.log", [*slack, *extra])
+    worker = Worker(broker, redis, topic, prefix, log_dir / "latency.log", [*slack, *extra], cpu)
     sent: dict[tuple[str, float], float] = {}
 
     def on_send(line: Line, wall: float) -> None:
@@ -213,9 +232,17 @@ def latency(
             120,
         )
         time.sleep(1.0)  # its first polls
+        before = len(backlog or ())
+        if backlog:
+            produce(broker, topic, backlog, 0.0)
+            wait_for("the worker to consume the backlog", lambda: worker.records() >= before, 600)
+            print(f"latency run: worker warm after a backlog of {before:,} records")
         achieved = produce(broker, topic, lines, rate, on_send=on_send)
         caught_up = wait_for(
-            "the worker to catch up", lambda: worker.records() >= len(lines), 300, step=0.05
+            "the worker to catch up",
+            lambda: worker.records() >= before + len(lines),
+            300,
+            step=0.05,
         )
         lag_s = caught_up - max(sent.values())
         m = worker.metrics()
@@ -273,9 +300,24 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rate", type=float, default=5000.0, help="events/s of the latency run")
     ap.add_argument("--seconds", type=float, default=30.0, help="length of the latency run")
+    ap.add_argument(
+        "--warm-share",
+        type=float,
+        default=0.5,
+        help="share of the scenario produced flat out before the timed latency run, so the"
+        " worker is warm when it starts (0: a cold worker, whose first judging burst then"
+        " dominates the figures)",
+    )
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--logs", default=".cache/bench-kafka-e2e", help="worker logs go here")
+    ap.add_argument(
+        "--worker-cpu",
+        type=int,
+        default=None,
+        help="give the worker this CPU of its own: the broker, redis-server and the producer"
+        " (this process) run on the other CPUs (Linux; default: all share every CPU)",
+    )
     ap.add_argument(
         "--set",
         dest="sets",
@@ -300,11 +342,23 @@ def main() -> int:
     )
     lines = list(iter_lines(cfg))
     print(f"scenario: {args.accounts} accounts, {args.hours:g} h, {len(lines):,} records")
-    print(f"machine: {os.cpu_count()} CPUs; broker, redis-server, worker and producer share them")
+    if args.worker_cpu is None:
+        print(f"machine: {os.cpu_count()} CPUs, shared by broker, redis-server, worker, producer")
+    else:
+        others = os.sched_getaffinity(0) - {args.worker_cpu}
+        if not others:
+            ap.error("--worker-cpu needs a machine with at least 2 CPUs")
+        os.sched_setaffinity(0, others)  # inherited by the broker and redis-server
+        print(
+            f"machine: {os.cpu_count()} CPUs; the worker runs alone on CPU {args.worker_cpu}, "
+            f"the broker, redis-server and the producer on {sorted(others)}"
+        )
     with KafkaBroker() as broker, RedisServer() as redis:
         if not args.skip_throughput:
             replay, replay_cpu = replay_throughput(lines)
-            run, run_cpu, overall = run_throughput(broker, redis, lines, log_dir, extra)
+            run, run_cpu, overall = run_throughput(
+                broker, redis, lines, log_dir, extra, args.worker_cpu
+            )
             print(
                 f"replay pipeline:  {replay:>7,.0f} records/s in process; "
                 f"{replay_cpu:,.0f} per CPU second"
@@ -318,8 +372,9 @@ def main() -> int:
                 f"{run_cpu / replay_cpu:.0%} per CPU second"
             )
         if not args.skip_latency:
-            n = min(len(lines), int(args.rate * args.seconds))
-            latency(broker, redis, lines[:n], args.rate, log_dir, extra)
+            warm = int(len(lines) * args.warm_share)
+            timed = lines[warm : warm + int(args.rate * args.seconds)]
+            latency(broker, redis, timed, args.rate, log_dir, extra, args.worker_cpu, lines[:warm])
     return 0
 
 
