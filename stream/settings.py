@@ -122,6 +122,10 @@ class RuntimeSettings:
     time plus ``align_slack_s`` (for at most ``align_max_wait_s`` of wall time); at most
     ``align_buffer`` fetched records wait per partition (then it is paused).
 
+    A worker that has been assigned no partition for ``rejoin_empty_s`` although the
+    topic has some leaves and rejoins the group (0: never); the wait doubles at each
+    rejoin, up to ten minutes.
+
     The detector models are snapshotted every ``model_snapshot_interval_s`` (0: never
     saved nor restored). With ``shared_linkage`` the campaign-linkage index and the
     behaviour scores it pools live in Redis, shared by the group's workers (kept
@@ -143,6 +147,7 @@ class RuntimeSettings:
     align_slack_s: float = 5.0
     align_max_wait_s: float = 1.0
     align_buffer: int = 20_000
+    rejoin_empty_s: float = 15.0
     model_snapshot_interval_s: float = 60.0
     shared_linkage: bool = True
     linkage_ttl_s: float = 7 * 86400.0
@@ -156,6 +161,8 @@ class RuntimeSettings:
             raise SettingsError("runtime: late_tolerance_s and align_* must be >= 0")
         if self.align_buffer < 1:
             raise SettingsError("runtime.align_buffer must be >= 1")
+        if self.rejoin_empty_s < 0:
+            raise SettingsError("runtime.rejoin_empty_s must be >= 0")
         if self.commit_interval_s <= 0 or self.commit_every_records < 1:
             raise SettingsError("runtime.commit_interval_s and commit_every_records must be > 0")
         if self.snapshot_ttl_s <= 0:

@@ -69,6 +69,9 @@ from stream.snapshot import PartitionKey, SnapshotStore
 
 log = logging.getLogger("distillguard.worker")
 
+#: Longest wait between rejoins of a worker the group keeps assigning nothing.
+_MAX_REJOIN_WAIT_S = 600.0
+
 
 def release_parked_records(consumer: Any) -> None:
     """Let a resumed partition's parked records flow again (kafka-python 3.0 fetcher bug).
@@ -158,6 +161,8 @@ class Worker:
         self._since_checkpoint = 0
         self._last_checkpoint = monotonic()
         self.last_loop = monotonic()
+        self._empty_since: float | None = None  # since when no partition is assigned
+        self._rejoin_wait = settings.runtime.rejoin_empty_s
         self.joined = False
         self._seen = (0, 0, 0, 0)  # processor events, duplicates, late, store evictions
         self._buf: dict[Any, deque[tuple[float, Any, RequestEvent | BadRecord]]] = {}
@@ -168,8 +173,46 @@ class Worker:
     # ----------------------------------------------------------------- lifecycle
 
     def subscribe(self) -> None:
-        """Join the group on the request topic, with this worker's rebalance listener."""
-        self.consumer.subscribe([self.settings.kafka.topic], listener=_Listener(self))
+        """Join the group on the request topic, with this worker's rebalance listener.
+
+        The topic's partition metadata is fetched first: a group leader that assigns
+        before it has them hands out no partitions at all (dpkp/kafka-python#2377).
+        """
+        topic = self.settings.kafka.topic
+        if not self.consumer.partitions_for_topic(topic):
+            log.warning("topic %s has no partitions yet (is it created?)", topic)
+        self.consumer.subscribe([topic], listener=_Listener(self))
+
+    def _watch_assignment(self) -> None:
+        """Rejoin the group when it assigned nothing for a while though the topic has partitions.
+
+        A leader that assigned before it had the topic's metadata leaves every member
+        empty-handed, and kafka-python does not always rebalance once the metadata
+        arrives. A member that is idle on purpose (more workers than partitions) rejoins
+        too, but ever more rarely: the wait doubles each time, up to ten minutes.
+        """
+        now = self._now()
+        if self.owned:
+            self._empty_since = None
+            self._rejoin_wait = self.settings.runtime.rejoin_empty_s
+            return
+        if self._empty_since is None:
+            self._empty_since = now
+            return
+        if self._rejoin_wait <= 0 or now - self._empty_since < self._rejoin_wait:
+            return
+        topic = self.settings.kafka.topic
+        partitions = self.consumer.partitions_for_topic(topic)
+        if partitions:
+            log.warning(
+                "no partition of %s (%d partitions) assigned for %.0f s: rejoining the group",
+                topic, len(partitions), now - self._empty_since,
+            )  # fmt: skip
+            self.metrics.rebalances.labels("rejoin").inc()
+            self.consumer.unsubscribe()
+            self.subscribe()
+            self._rejoin_wait = min(2 * self._rejoin_wait, _MAX_REJOIN_WAIT_S)
+        self._empty_since = now
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set, then checkpoint and leave the group."""
@@ -186,6 +229,7 @@ class Worker:
                 if not self.blocked:
                     self._drain()
                 self._publish_stats()
+                self._watch_assignment()
                 if self._unrestored and not self.blocked:
                     self._restore()
                 if self.blocked:

@@ -174,11 +174,20 @@ class FakeConsumer:
         self.dead = False  # SIGKILLed: commits never arrive
         self.closed = False
         self._coordinator = self  # the worker's listener commits through this
+        self.subscribes = 0
+        self.unsubscribes = 0
 
     # -- the consumer API the worker uses
 
     def subscribe(self, topics: list[str], listener: Any) -> None:
         self.listener = listener
+        self.subscribes += 1
+
+    def unsubscribe(self) -> None:
+        self.unsubscribes += 1
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {tp.partition for tp in self.broker.logs if tp.topic == topic}
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.positions)
@@ -358,3 +367,72 @@ def test_survivor_takes_over_a_killed_workers_partitions(dies: str) -> None:
     assert broker.committed == {tp: len(log) for tp, log in broker.logs.items()}
     if dies != "mid-stream":  # a re-read what b had snapshotted but not committed
         assert a.processor.stats.duplicates + b.processor.stats.duplicates > broker.redelivered
+
+
+def _idle_worker(rejoin_empty_s: float) -> tuple[Worker, FakeConsumer, list[float]]:
+    """A subscribed worker over a fake consumer that is assigned nothing, on a fake clock."""
+    broker = Broker.simulated()
+    worker, consumer = make_worker(broker, Snapshots(), threading.Event(),
+                                   rejoin_empty_s=rejoin_empty_s)  # fmt: skip
+    clock = [0.0]
+    worker._now = lambda: clock[0]
+    return worker, consumer, clock
+
+
+def _rejoins(worker: Worker) -> float:
+    value = worker.metrics.registry.get_sample_value(
+        "distillguard_rebalances_total", {"kind": "rejoin"}
+    )
+    return value or 0.0
+
+
+def test_a_worker_left_without_partitions_rejoins_ever_more_rarely() -> None:
+    """Assigned nothing though the topic has partitions: rejoin after 15 s, then 30 s."""
+    worker, consumer, clock = _idle_worker(15.0)
+    assert consumer.subscribes == 1
+    for t in (0.0, 10.0, 14.9):  # the empty spell starts at 0
+        clock[0] = t
+        worker._watch_assignment()
+    assert consumer.unsubscribes == 0
+    clock[0] = 15.0
+    worker._watch_assignment()
+    assert (consumer.unsubscribes, consumer.subscribes, _rejoins(worker)) == (1, 2, 1.0)
+    clock[0] = 44.0  # the next wait is 30 s, from 15 s
+    worker._watch_assignment()
+    assert consumer.unsubscribes == 1
+    clock[0] = 45.0
+    worker._watch_assignment()
+    assert consumer.unsubscribes == 2
+
+
+def test_an_assignment_resets_the_rejoin_watch() -> None:
+    """A worker that owns partitions never rejoins; after losing them the wait starts over."""
+    worker, consumer, clock = _idle_worker(15.0)
+    consumer.rebalance([0, 1])
+    for t in (0.0, 100.0, 1000.0):
+        clock[0] = t
+        worker._watch_assignment()
+    assert consumer.unsubscribes == 0
+    consumer.rebalance([])
+    for t in (1001.0, 1015.0):
+        clock[0] = t
+        worker._watch_assignment()
+    assert consumer.unsubscribes == 0  # 14 s so far
+    clock[0] = 1016.0
+    worker._watch_assignment()
+    assert consumer.unsubscribes == 1
+
+
+def test_rejoin_watch_off_and_no_partitions_to_take() -> None:
+    """rejoin_empty_s=0 never rejoins; nor does any worker while the topic has no partitions."""
+    worker, consumer, clock = _idle_worker(0.0)
+    for t in (0.0, 100.0, 10_000.0):
+        clock[0] = t
+        worker._watch_assignment()
+    assert consumer.unsubscribes == 0
+    worker, consumer, clock = _idle_worker(15.0)
+    consumer.broker.logs.clear()  # the topic is not created yet
+    for t in (0.0, 20.0, 100.0):
+        clock[0] = t
+        worker._watch_assignment()
+    assert consumer.unsubscribes == 0
