@@ -208,14 +208,6 @@ class AccountFeatures:
             walk[i], walk[i + 1], walk[i + 2] = template, code, 0
             return step
         return _rise(walk, i, code) or step
-        last = walk[i + 1]
-        walk[i + 1] = code
-        if code > last:
-            walk[i + 2] += 1
-            return walk[i + 2] >= _WALK_RUN
-        if code < last:
-            walk[i + 2] = 0
-        return False
 
     def values(self, now: float) -> dict[str, float]:
         """Return the feature vector at event time ``now``.
