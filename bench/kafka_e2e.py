@@ -203,13 +203,15 @@ def latency(
     rate: float,
     log_dir: Path,
     extra: list[str],
-    cpu: int | None = None,
+    cpus: list[int] | None = None,
     backlog: list[Line] | None = None,
+    workers: int = 1,
 ) -> None:
-    """Produce ``lines`` at ``rate`` to a ready worker; print produce → Redis write latency.
+    """Produce ``lines`` at ``rate`` to ready workers; print produce → Redis write latency.
 
     ``backlog``, if given, is produced flat out first and consumed before the timed
-    ``lines`` start, so that the worker's detectors judge already (a warm worker).
+    ``lines`` start, so that the workers' detectors judge already (warm workers).
+    ``workers`` workers join one consumer group (worker ``i`` pinned to ``cpus[i]``).
     """
     topic = f"bench-lat-{os.getpid()}"
     prefix = "bench-lat:"
@@ -219,35 +221,47 @@ def latency(
     speedup = (lines[-1].ts - lines[0].ts) / (len(lines) / rate)
     slack = ["--set", f"runtime.align_slack_s={5.0 * speedup:.0f}"]
     print(f"latency run: event time {speedup:,.0f}x the wall clock; {slack[1]}")
-    worker = Worker(broker, redis, topic, prefix, log_dir / "latency.log", [*slack, *extra], cpu)
+    group = [
+        Worker(
+            broker,
+            redis,
+            topic,
+            prefix,
+            log_dir / f"latency-{i}.log",
+            [*slack, *extra],
+            cpus[i] if cpus else None,
+        )
+        for i in range(workers)
+    ]
     sent: dict[tuple[str, float], float] = {}
 
     def on_send(line: Line, wall: float) -> None:
         sent.setdefault((line.account_id, line.ts), wall)
 
+    def owned() -> float:
+        return sum(w.metrics().get("distillguard_assigned_partitions", 0.0) for w in group)
+
+    def records() -> float:
+        return sum(w.records() for w in group)
+
     try:
-        wait_for(
-            "the worker to own every partition",
-            lambda: worker.metrics().get("distillguard_assigned_partitions") == PARTITIONS,
-            120,
-        )
-        time.sleep(1.0)  # its first polls
+        wait_for("the workers to own every partition", lambda: owned() == PARTITIONS, 120)
+        time.sleep(1.0)  # their first polls
         before = len(backlog or ())
         if backlog:
             produce(broker, topic, backlog, 0.0)
-            wait_for("the worker to consume the backlog", lambda: worker.records() >= before, 600)
-            print(f"latency run: worker warm after a backlog of {before:,} records")
+            wait_for("the workers to consume the backlog", lambda: records() >= before, 600)
+            print(f"latency run: {workers} worker(s) warm after a backlog of {before:,} records")
         achieved = produce(broker, topic, lines, rate, on_send=on_send)
         caught_up = wait_for(
-            "the worker to catch up",
-            lambda: worker.records() >= before + len(lines),
-            300,
-            step=0.05,
+            "the workers to catch up", lambda: records() >= before + len(lines), 300, step=0.05
         )
         lag_s = caught_up - max(sent.values())
-        m = worker.metrics()
+        per_worker = [w.metrics() for w in group]
+        m = {k: sum(x.get(k, 0.0) for x in per_worker) for k in per_worker[0]}
     finally:
-        worker.stop()
+        for w in group:
+            w.stop()
     client = redis.client()
     try:
         entries = client.xrange(f"{prefix}alerts")
@@ -277,7 +291,7 @@ def latency(
     checkpoints = m.get("distillguard_checkpoint_duration_seconds_count", 0.0)
     mean_ms = m.get("distillguard_checkpoint_duration_seconds_sum", 0.0) / max(1, checkpoints) * 1e3
     print(
-        f"  worker caught up {lag_s:.2f} s after the last send; "
+        f"  workers caught up {lag_s:.2f} s after the last send; "
         f"{checkpoints:.0f} checkpoints, mean {mean_ms:.0f} ms"
     )
     for name, values in (("decision keys written", decision_lat), ("all alerts", all_lat)):
@@ -319,6 +333,12 @@ def main() -> int:
         " (this process) run on the other CPUs (Linux; default: all share every CPU)",
     )
     ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="workers in the consumer group of the latency run (the throughput run: one)",
+    )
+    ap.add_argument(
         "--set",
         dest="sets",
         metavar="SECTION.KEY=VALUE",
@@ -345,12 +365,13 @@ def main() -> int:
     if args.worker_cpu is None:
         print(f"machine: {os.cpu_count()} CPUs, shared by broker, redis-server, worker, producer")
     else:
-        others = os.sched_getaffinity(0) - {args.worker_cpu}
-        if not others:
-            ap.error("--worker-cpu needs a machine with at least 2 CPUs")
+        mine = {args.worker_cpu + i for i in range(args.workers)}
+        others = os.sched_getaffinity(0) - mine
+        if not others or not mine <= os.sched_getaffinity(0):
+            ap.error("--worker-cpu N pins worker i to CPU N+i, and leaves at least one CPU over")
         os.sched_setaffinity(0, others)  # inherited by the broker and redis-server
         print(
-            f"machine: {os.cpu_count()} CPUs; the worker runs alone on CPU {args.worker_cpu}, "
+            f"machine: {os.cpu_count()} CPUs; the workers run alone on CPUs {sorted(mine)}, "
             f"the broker, redis-server and the producer on {sorted(others)}"
         )
     with KafkaBroker() as broker, RedisServer() as redis:
@@ -374,7 +395,12 @@ def main() -> int:
         if not args.skip_latency:
             warm = int(len(lines) * args.warm_share)
             timed = lines[warm : warm + int(args.rate * args.seconds)]
-            latency(broker, redis, timed, args.rate, log_dir, extra, args.worker_cpu, lines[:warm])
+            cpus = None
+            if args.worker_cpu is not None:
+                cpus = [args.worker_cpu + i for i in range(args.workers)]
+            latency(
+                broker, redis, timed, args.rate, log_dir, extra, cpus, lines[:warm], args.workers
+            )
     return 0
 
 

@@ -17,7 +17,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from detectors.campaigns import CampaignLinker, MemoryLinkageIndex, describe, linkage_keys
+from detectors.campaigns import (
+    ANCHOR_TYPES,
+    CampaignLinker,
+    MemoryLinkageIndex,
+    describe,
+    linkage_keys,
+)
+from detectors.groups import Group, GroupPool
 from detectors.models import Detector, distill_detector, volume_detector
 from detectors.policy import PolicyConfig, decide
 from detectors.prompts import analyse_prompt
@@ -25,6 +32,8 @@ from detectors.records import Alert, RequestEvent
 from stream.population import PopulationEntry, PopulationFeed
 from stream.scoreboard import ScoreBoard
 from stream.state import AccountState, AccountStore
+
+_ANCHOR_PREFIXES = tuple(f"{t}:" for t in sorted(ANCHOR_TYPES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +60,13 @@ class ProcessorConfig:
             than the per-account detectors) ...
         campaign_recheck_s: ... and at most once per this much event time.
         link_campaigns: link accounts into campaigns at all.
+        pool_groups: also judge coordinated groups (linked accounts running the same
+            templates, ``detectors.groups``) as one account with the pooled detector; a
+            member's campaign score is the higher of the two (needs ``link_campaigns``,
+            whose linker says which accounts are linked) ...
+        group_min_events: ... once the group pooled this many coordinated requests ...
+        group_min_members: ... from this many of its accounts or more ...
+        group_recheck_s: ... rescoring a group at most once per this much event time.
         learn_every_s: an account teaches the population at most once per this period
             (flagged accounts never do, nor accounts linked into a campaign), which
             bounds how much abuse that is not yet flagged can teach the detectors that
@@ -77,8 +93,12 @@ class ProcessorConfig:
     campaign_prefilter: float = 0.5
     campaign_recheck_s: float = 300.0
     link_campaigns: bool = True
+    pool_groups: bool = True
+    group_min_events: int = 20
+    group_min_members: int = 5
+    group_recheck_s: float = 60.0
     learn_every_s: float = 3600.0
-    population_warmup_s: float = 2 * 3600.0
+    population_warmup_s: float = 3600.0
     evict_every_s: float = 600.0
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
@@ -134,6 +154,7 @@ class Processor:
         self.linker = linker
         self.scoreboard = scoreboard
         self.population = population
+        self.groups = GroupPool() if linker is not None and self.config.pool_groups else None
         self.store: AccountStore[AccountState] = AccountStore(
             self._new_state, self.config.max_accounts, self.config.idle_ttl_s
         )
@@ -184,16 +205,23 @@ class Processor:
             self._started = min(self._started, ev.ts)
             if ev.ts >= self._next_sweep:
                 self.store.evict_idle(ev.ts)
+                if self.groups is not None:
+                    self.groups.evict_idle(ev.ts, cfg.idle_ttl_s)
                 self._next_sweep = ev.ts + cfg.evict_every_s
 
         profile = analyse_prompt(ev.prompt) if ev.prompt else None
         state.features.update(ev, profile)
         if self.linker is not None:
-            new_keys = state.links.observe(
-                linkage_keys(ev), profile.template if profile is not None else None
-            )
+            template = profile.template if profile is not None else None
+            new_keys = state.links.observe(linkage_keys(ev), template)
             if new_keys:
                 self.linker.record(ev.account_id, new_keys)
+            if self.groups is not None:
+                if any(k.startswith(_ANCHOR_PREFIXES) for k in new_keys):
+                    for other in self.linker.neighbours(ev.account_id, state.links.keys):
+                        self.groups.join(ev.account_id, other)
+                first_use = template is not None and state.links.uses(template) == 1
+                self.groups.observe(ev.account_id, ev, profile, first_use)
         state.since_scored += 1
         if late or state.features.events < cfg.min_account_events:
             return []
@@ -221,29 +249,92 @@ class Processor:
             state.behaviour_score = own
             if self.scoreboard is not None:
                 self.scoreboard.publish(account_id, own)
-        related: tuple[str, ...] = ()
-        if self.linker is not None:
-            self._link(account_id, state, own, now)
-            if state.campaign is not None:
-                related = state.campaign.members
-                if state.campaign.scored_members >= self.linker.min_members:
-                    scores["campaign"] = state.campaign.score
+        related, campaign_reasons, linked = self._campaign(account_id, state, own, now, scores)
         review_at = cfg.policy.review_at
         reasons = [r for d in ready if scores[d.name] >= review_at for r in d.explain(x)]
-        if state.campaign is not None and scores.get("campaign", 0.0) >= review_at:
-            reasons.append(describe(state.campaign))
+        reasons += campaign_reasons
         was_open = state.episode.open
         alert = decide(cfg.policy, state.episode, account_id, now, scores, x, reasons, related)
         if alert is not None:
             self.stats.alerts[(alert.severity, alert.action)] += 1
             if not was_open:  # newly flagged: what it taught the detectors is unlearned
                 self._unlearn(account_id)
-        linked = state.campaign is not None and bool(state.campaign.members)
         teaches = mature and not (state.episode.open or linked)
         if teaches and now - state.last_learned >= cfg.learn_every_s:
             state.last_learned = now
             self._teach(account_id, x, now)
         return alert
+
+    def _campaign(
+        self,
+        account_id: str,
+        state: AccountState,
+        own: float | None,
+        now: float,
+        scores: dict[str, float],
+    ) -> tuple[tuple[str, ...], list[str], bool]:
+        """Add the account's campaign score to ``scores`` (linked accounts, coordinated group).
+
+        Returns the related accounts, the reasons to give, and whether the account is
+        linked into a campaign or coordinated group (it then teaches nothing).
+        """
+        if self.linker is None:
+            return (), [], False
+        review_at = self.config.policy.review_at
+        self._link(account_id, state, own, now)
+        campaign = state.campaign
+        related: tuple[str, ...] = ()
+        reasons = []
+        if campaign is not None:
+            related = campaign.members
+            if campaign.scored_members >= self.linker.min_members:
+                scores["campaign"] = campaign.score
+                if campaign.score >= review_at:
+                    reasons.append(describe(campaign))
+        group = self._group(account_id, now)
+        if group is not None and group.score is not None:
+            scores["campaign"] = max(group.score, scores.get("campaign", 0.0))
+            if not related:
+                others = (a for a in group.coordinated if a != account_id)
+                related = tuple(others)[: self.linker.max_related]
+            if group.score >= review_at:
+                reasons.append(self._describe_group(group))
+        suspect_group = group is not None and (group.score or 0.0) >= self.config.campaign_prefilter
+        linked = (campaign is not None and bool(campaign.members)) or suspect_group
+        return related, reasons, linked
+
+    def _group(self, account_id: str, now: float) -> Group | None:
+        """Return the account's coordinated group if it may judge the account (rescored when due).
+
+        It may when the account sent coordinated requests itself, the group pooled
+        ``group_min_events`` of them from ``group_min_members`` accounts or more.
+        """
+        pool, cfg = self.groups, self.config
+        group = pool.group_of(account_id) if pool is not None else None
+        if (
+            group is None
+            or group.features is None
+            or account_id not in group.coordinated
+            or group.pooled < cfg.group_min_events
+            or len(group.coordinated) < cfg.group_min_members
+        ):
+            return None
+        if now - group.scored_at >= cfg.group_recheck_s:
+            group.scored_at = now
+            group.score = None
+            for d in self.detectors:
+                if d.name == cfg.pooled_detector and d.ready and self.warm:
+                    group.score = d.score_one(group.features.values(now))
+        return group
+
+    def _describe_group(self, group: Group) -> str:
+        """Return the alert reason for a coordinated group judged as one account."""
+        return (
+            f"one of {len(group.coordinated)} accounts running the same prompt templates in "
+            f"a linked group of {len(group.members)} ({group.coordinated_share:.0%} of the "
+            f"group's {group.requests:,} requests); their requests pooled as one account "
+            f"score {group.score:.4f} on {self.config.pooled_detector}"
+        )
 
     def _teach(self, account_id: str, x: Mapping[str, float], now: float) -> None:
         """Teach the detectors ``account_id``'s features, and share them with the peers."""

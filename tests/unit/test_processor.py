@@ -232,3 +232,68 @@ def test_accounts_teach_only_once_they_sent_min_teach_events():
     # scored from the first event, every event (each one 700 s after the last)
     assert det.scored == 12 - cfg.min_behaviour_events + 1
     assert det.learned == ["a"] * (12 - 8 + 1)  # events 8..12
+
+
+class _PooledVolumeDetector(_RecordingDetector):
+    """Scores 1 for a vector of 20+ requests a day that mostly demand reasoning (a fake)."""
+
+    def score_one(self, x):
+        self.scored += 1
+        return 1.0 if x["req_24h"] >= 20 and x["reasoning_share"] >= 0.5 else 0.0
+
+
+def _quiet_group(prefix, cards, prompts_of, rng):
+    """8 accounts on ``cards``, 4 requests each, a quarter of an hour apart."""
+    events = []
+    for a in range(8):
+        account = f"{prefix}{a}"
+        for i in range(4):
+            events.append(
+                RequestEvent(
+                    ts=T0 + i * 900 + a * 60 + rng.uniform(0, 30), account_id=account,
+                    request_id=f"{account}-{i}", prompt=rng.choice(prompts_of(a)),
+                    payment_fingerprint=cards[a % len(cards)], client_ip=f"10.9.{a // 4}.{a}",
+                )
+            )  # fmt: skip
+    return events
+
+
+def test_a_coordinated_group_of_quiet_accounts_is_judged_as_one_account():
+    from detectors.prompts import analyse_prompt
+
+    rng = random.Random(5)
+    own = [f"please check the {w} section of my {v} for typos" for w, v in zip(
+        ["intro", "methods", "budget", "summary", "appendix", "outline", "abstract", "closing"],
+        ["essay", "thesis", "memo", "report", "letter", "grant", "paper", "speech"],
+        strict=True,
+    )]  # fmt: skip
+    assert len({analyse_prompt(p).template for p in own}) == 8  # each writes their own
+    hydra = _quiet_group("h", ["card-h"], lambda a: HARVEST_PROMPTS[:4], rng)
+    office = _quiet_group("o", ["card-office"], lambda a: [own[a] + " step by step"], rng)
+    others = [  # 120 unrelated accounts, so that the linker can weigh keys
+        RequestEvent(
+            ts=T0 - 60 + a * 0.1, account_id=f"u{a}", request_id=f"u{a}",
+            prompt=BENIGN_PROMPTS[a % 5], payment_fingerprint=f"card-{a}",
+        )
+        for a in range(120)
+    ]  # fmt: skip
+    det = _PooledVolumeDetector()
+    cfg = ProcessorConfig(population_warmup_s=0)
+    p = Processor(cfg, [det])
+    events = sorted(others + hydra + office, key=lambda e: e.ts)
+    alerts = [a for ev in events for a in p.process(ev)]
+    flagged = {a.account_id for a in alerts if a.flagged}
+    assert flagged, "the coordinated group was not flagged"
+    assert flagged <= {f"h{a}" for a in range(8)}  # the office is joined, not coordinated
+    assert len(flagged) >= 5
+    for alert in alerts:
+        assert alert.detectors == ("campaign",)  # no member was judged on its own
+        assert set(alert.related_accounts) <= {f"h{a}" for a in range(8)} - {alert.account_id}
+        assert alert.related_accounts
+        assert any("pooled as one account" in r for r in alert.reasons)
+    # the office's card links its accounts into a group too, but none is coordinated
+    group = p.groups.group_of("o0")
+    assert group is not None
+    assert sorted(group.members) == sorted(f"o{a}" for a in range(8))
+    assert not group.coordinated
+    assert group.pooled == 0

@@ -12,7 +12,7 @@ from stream.exceptions import SinkError
 from stream.metrics import RuntimeMetrics
 from stream.model_snapshot import ModelSnapshot
 from stream.population import MemoryPopulationFeed, PopulationHub
-from stream.processor import Processor
+from stream.processor import Processor, ProcessorConfig
 from stream.settings import KafkaSettings, RuntimeSettings, Settings
 from stream.worker import Worker
 from tests.unit.test_worker_checkpoint import TOPIC, Alerts, Broker, FakeConsumer, Snapshots
@@ -124,11 +124,12 @@ def test_models_snapshot_when_they_began_to_learn_and_a_restore_warms_up_from_it
     worker.processor.learned_since(T0)
     worker._save_models()
     assert models.saved[-1] == T0
-    # a worker restoring models that began to learn an hour before its first event is
-    # warm an hour later (the 2 h warm-up counts from the models' start, not its own)
-    for since, warm_after_1h in ((T0 - 3600.0, True), (T0 + 3600.0, False)):
+    # a worker restoring models that began to learn half a warm-up before its first
+    # event is warm half a warm-up later (it counts from the models' start, not its own)
+    half = ProcessorConfig().population_warmup_s / 2
+    for since, warm_after_half in ((T0 - half, True), (T0 + half, False)):
         worker = worker_with(PopulationHub().member("w"), Models([volume_detector()], since))
         worker._load_models(threading.Event())
         worker.processor.learned_since(T0)  # its own first event
-        worker.processor.watermark = T0 + 3600.0
-        assert worker.processor.warm is warm_after_1h
+        worker.processor.watermark = T0 + half
+        assert worker.processor.warm is warm_after_half

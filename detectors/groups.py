@@ -1,0 +1,261 @@
+"""Coordinated groups: linked accounts that run the same prompt templates, pooled as one.
+
+A hydra campaign spreads its harvest over many accounts, each so quiet that its own
+behaviour takes hours to convict: a member sending two requests an hour needs five
+hours for ten. Pooled, the campaign is one busy harvester, which the per-account
+detectors catch within a few dozen requests. Pooling everything linked would be
+wrong, though: an office behind one network block, or a company's accounts on one
+card, pooled, also cover many areas. What sets the campaign apart is *coordination*:
+its members run the operator's templates, so the same template turns up across
+members, while people write their own prompts.
+
+``GroupPool`` keeps:
+
+- **groups**: accounts joined (union-find) when they show the same narrow anchor key
+  (a payment fingerprint, TLS fingerprint or network block carried by at most
+  ``max_key_accounts`` accounts), so that a campaign spread over several cards and
+  blocks becomes one group;
+- per group and template fingerprint, how many of the group's accounts used it; per
+  template, how many accounts used it anywhere;
+- a request is *coordinated* when two or more of its group's accounts used its
+  template and at least ``min_concentration`` of the template's users are in the
+  group (a common phrasing, used all over the population, is nobody's script);
+- per group, an ``AccountFeatures`` of its coordinated requests only (a benign account
+  that shares a network block with a campaign adds nothing to it), which the
+  processor scores as if the group were one account, and the members that sent
+  coordinated requests (the ones its verdict may flag).
+
+Everything is bounded: keys and templates remembered, accounts in groups, group size
+and templates per group are capped, least recently active dropped first. Pure code:
+event time comes with the events.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from detectors.exceptions import ConfigError
+from detectors.features import AccountFeatures
+from detectors.prompts import PromptProfile
+from detectors.records import RequestEvent
+
+
+class _Template:
+    """One template fingerprint within a group: how many of its accounts used it."""
+
+    __slots__ = ("first", "users")
+
+    def __init__(self, first: str) -> None:
+        self.first = first
+        self.users = 1
+
+
+class Group:
+    """Accounts joined by narrow anchor keys, and what they did in coordination (bounded)."""
+
+    __slots__ = (
+        "coordinated",
+        "features",
+        "last_ts",
+        "members",
+        "requests",
+        "score",
+        "scored_at",
+        "templates",
+    )
+
+    def __init__(self) -> None:
+        self.members: list[str] = []
+        self.templates: OrderedDict[int, _Template] = OrderedDict()
+        self.coordinated: dict[str, None] = {}  # members that sent coordinated requests
+        self.features: AccountFeatures | None = None  # of the coordinated requests
+        self.requests = 0  # all requests of the members, coordinated or not
+        self.last_ts = float("-inf")
+        self.score: float | None = None  # latest verdict on the pooled features
+        self.scored_at = float("-inf")
+
+    @property
+    def pooled(self) -> int:
+        """Return how many coordinated requests the group pooled."""
+        return self.features.events if self.features is not None else 0
+
+    @property
+    def coordinated_share(self) -> float:
+        """Share of the members' requests that were coordinated."""
+        return self.pooled / self.requests if self.requests else 0.0
+
+
+class GroupPool:
+    """Union-find over accounts sharing narrow anchor keys, pooling coordinated requests.
+
+    Args:
+        max_group: most accounts in one group (groups that would grow past it are not
+            joined).
+        max_accounts: accounts kept in groups at once (least recently active groups
+            dropped first).
+        max_templates: templates counted per group.
+        max_tracked_templates: templates whose users are counted overall.
+        min_concentration: share of a template's users that must be in the group for
+            its requests to count as coordinated.
+
+    """
+
+    def __init__(
+        self,
+        max_group: int = 1024,
+        max_accounts: int = 200_000,
+        max_templates: int = 256,
+        max_tracked_templates: int = 500_000,
+        min_concentration: float = 0.2,
+    ) -> None:
+        if max_group < 2:
+            raise ConfigError("max_group must be >= 2")
+        if not 0.0 < min_concentration <= 1.0:
+            raise ConfigError("min_concentration must be in (0, 1]")
+        self.max_group = max_group
+        self.max_accounts = max_accounts
+        self.max_templates = max_templates
+        self.max_tracked_templates = max_tracked_templates
+        self.min_concentration = min_concentration
+        self._parent: dict[str, str] = {}
+        self._groups: OrderedDict[str, Group] = OrderedDict()  # root → group, LRU
+        self._users: OrderedDict[int, int] = OrderedDict()  # template → accounts using it
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    @property
+    def accounts(self) -> int:
+        """Return how many accounts are in groups."""
+        return len(self._parent)
+
+    def group_of(self, account_id: str) -> Group | None:
+        """Return the account's group, if it is in one."""
+        if account_id not in self._parent:
+            return None
+        return self._groups.get(self._find(account_id))
+
+    def observe(
+        self, account_id: str, ev: RequestEvent, profile: PromptProfile | None, first_use: bool
+    ) -> None:
+        """Fold one request in; pool it if its account is coordinated within its group.
+
+        ``first_use`` says whether the account used the prompt's template for the first
+        time.
+        """
+        template = profile.template if profile is not None else None
+        if template is not None and first_use:
+            users = self._users
+            n = users.pop(template, 0) + 1
+            if n == 1 and len(users) >= self.max_tracked_templates:
+                users.popitem(last=False)
+            users[template] = n
+        if account_id not in self._parent:
+            return
+        root = self._find(account_id)
+        group = self._groups[root]
+        self._groups.move_to_end(root)
+        group.requests += 1
+        group.last_ts = max(group.last_ts, ev.ts)
+        coordinated = group.coordinated
+        if template is not None:
+            entry = group.templates.get(template)
+            if entry is None:
+                if len(group.templates) >= self.max_templates:
+                    group.templates.popitem(last=False)
+                group.templates[template] = _Template(account_id)
+            else:
+                group.templates.move_to_end(template)
+                if first_use and entry.first != account_id:
+                    entry.users += 1
+                overall = self._users.get(template, entry.users)
+                if (
+                    account_id not in coordinated
+                    and entry.users >= 2
+                    and entry.users >= self.min_concentration * overall
+                ):
+                    coordinated[account_id] = None
+                    first = entry.first
+                    if first in self._parent and self._find(first) == root:
+                        coordinated[first] = None  # it ran the template first
+        if account_id in coordinated:
+            if group.features is None:
+                group.features = AccountFeatures()
+            group.features.update(ev, profile)
+
+    def join(self, a: str, b: str) -> None:
+        """Put the linked accounts ``a`` and ``b`` in one group (the larger absorbs the smaller).
+
+        Groups that would grow past ``max_group`` are not joined.
+        """
+        if a != b:
+            self._union(a, b)
+
+    def _find(self, account_id: str) -> str:
+        """Return the root of the account's group (path halving)."""
+        parent = self._parent
+        while (up := parent[account_id]) != account_id:
+            parent[account_id] = parent[up]
+            account_id = parent[up]
+        return account_id
+
+    def _add(self, account_id: str) -> str:
+        """Make ``account_id`` a group of its own if it is in none; return its root."""
+        if account_id in self._parent:
+            return self._find(account_id)
+        while len(self._parent) >= self.max_accounts and self._groups:
+            _, old = self._groups.popitem(last=False)
+            for member in old.members:
+                self._parent.pop(member, None)
+        self._parent[account_id] = account_id
+        group = self._groups[account_id] = Group()
+        group.members.append(account_id)
+        return account_id
+
+    def _union(self, a: str, b: str) -> None:
+        """Join the groups of ``a`` and ``b`` (the larger absorbs the smaller)."""
+        parent, groups = self._parent, self._groups
+        ra = self._find(a) if a in parent else None
+        rb = self._find(b) if b in parent else None
+        if ra is not None and ra == rb:
+            return
+        size_a = len(groups[ra].members) if ra is not None else 1
+        size_b = len(groups[rb].members) if rb is not None else 1
+        if size_a + size_b > self.max_group:
+            return
+        # Making room for a new member drops the least recently active groups: add
+        # ``b`` first, then ``a`` (``b``'s group is then the newest, never the one dropped).
+        rb = self._add(b)
+        ra = self._add(a)
+        rb = self._find(b)
+        if ra == rb:
+            return
+        ga, gb = groups[ra], groups[rb]
+        if len(ga.members) < len(gb.members):
+            ra, rb, ga, gb = rb, ra, gb, ga
+        self._parent[rb] = ra
+        del self._groups[rb]
+        ga.members.extend(gb.members)
+        ga.requests += gb.requests
+        ga.last_ts = max(ga.last_ts, gb.last_ts)
+        for template, theirs in gb.templates.items():
+            mine = ga.templates.get(template)
+            if mine is None:
+                if len(ga.templates) < self.max_templates:
+                    ga.templates[template] = theirs
+            else:
+                mine.users += theirs.users
+        for member in gb.coordinated:
+            if len(ga.coordinated) < self.max_group:
+                ga.coordinated[member] = None
+        if gb.pooled > ga.pooled:
+            ga.features = gb.features  # the pooled state cannot be summed: keep the fuller
+        ga.score, ga.scored_at = None, float("-inf")
+
+    def evict_idle(self, now: float, idle_ttl_s: float) -> int:
+        """Drop groups idle for ``idle_ttl_s`` of event time; return how many."""
+        stale = [root for root, g in self._groups.items() if now - g.last_ts > idle_ttl_s]
+        for root in stale:
+            for member in self._groups.pop(root).members:
+                self._parent.pop(member, None)
+        return len(stale)

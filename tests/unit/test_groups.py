@@ -1,0 +1,155 @@
+"""Unit tests for coordinated groups: joining on narrow keys, coordination, pooling, bounds."""
+
+import pickle
+
+import pytest
+
+from detectors.exceptions import ConfigError
+from detectors.groups import GroupPool
+from detectors.prompts import PromptProfile
+from detectors.records import RequestEvent
+
+T0 = 1_764_288_000.0
+
+
+def _profile(template: int, area: int = 0) -> PromptProfile:
+    return PromptProfile(
+        template=template,
+        prefix=0,
+        simhash=0,
+        area=area,
+        area_confidence=1.0,
+        reasoning=1.0,
+        multiple_choice=False,
+        enumeration=None,
+        n_tokens=10,
+        order=0,
+    )
+
+
+class _Driver:
+    """Feeds a pool the way the processor does: requests with first uses per account."""
+
+    def __init__(self, pool: GroupPool) -> None:
+        self.pool = pool
+        self.used: dict[str, set[int]] = {}
+        self.t = T0
+
+    def send(self, account: str, template: int | None) -> None:
+        self.t += 1.0
+        used = self.used.setdefault(account, set())
+        first = template is not None and template not in used
+        if template is not None:
+            used.add(template)
+        profile = _profile(template) if template is not None else None
+        self.pool.observe(account, RequestEvent(ts=self.t, account_id=account), profile, first)
+
+
+def test_linked_accounts_form_one_group_and_chains_join():
+    d = _Driver(GroupPool())
+    d.send("a", None)
+    assert d.pool.group_of("a") is None  # in no group until linked
+    d.pool.join("a", "b")
+    d.pool.join("c", "b")
+    d.pool.join("x", "x")
+    group = d.pool.group_of("a")
+    assert group is not None
+    assert sorted(group.members) == ["a", "b", "c"]
+    assert d.pool.group_of("c") is group
+    assert d.pool.group_of("x") is None
+    assert len(d.pool) == 1
+    assert d.pool.accounts == 3
+    d.send("b", None)
+    d.send("c", None)
+    assert group.requests == 2
+
+
+def test_requests_are_pooled_once_two_members_used_the_template():
+    d = _Driver(GroupPool())
+    d.pool.join("a", "b")
+    d.pool.join("a", "c")
+    d.send("a", 7)  # first use of 7 in the group: nobody coordinated yet
+    d.send("a", 7)  # the same account again: still one user
+    group = d.pool.group_of("a")
+    assert group is not None
+    assert group.pooled == 0
+    d.send("b", 7)  # second user: b and a (who ran it first) are coordinated
+    d.send("a", 7)
+    d.send("c", 8)  # c runs a template of its own: not coordinated, not pooled
+    d.send("b", None)  # every request of a coordinated member is pooled
+    assert list(group.coordinated) == ["b", "a"]
+    assert group.pooled == 3
+    assert group.requests == 6
+    assert group.coordinated_share == pytest.approx(3 / 6)
+    assert group.features is not None
+    assert group.features.events == 3
+
+
+def test_a_common_phrasing_used_outside_the_group_is_not_coordinated():
+    d = _Driver(GroupPool(min_concentration=0.5))
+    d.pool.join("a", "b")
+    for i in range(3):  # three strangers use template 9 too
+        d.send(f"s{i}", 9)
+    d.send("a", 9)
+    d.send("b", 9)  # 2 of the template's 5 users are in the group: < 0.5
+    group = d.pool.group_of("a")
+    assert group is not None
+    assert group.pooled == 0
+    d.pool.join("c", "a")
+    d.send("c", 9)  # 3 of 6: concentration reached
+    assert group.pooled == 1
+    assert set(group.coordinated) == {"a", "c"}
+
+
+def test_merging_groups_keeps_members_templates_and_the_fuller_pooled_state():
+    d = _Driver(GroupPool())
+    d.pool.join("a", "b")
+    for name in "ab":
+        d.send(name, 1)  # a then b: b coordinated, pooled from its request on
+    d.send("a", 1)
+    d.pool.join("c", "d")
+    d.send("c", 1)  # group {c, d}: its first use of 1
+    d.pool.join("b", "d")  # joins {c, d} into {a, b}
+    group = d.pool.group_of("c")
+    assert group is d.pool.group_of("a")
+    assert sorted(group.members) == ["a", "b", "c", "d"]
+    assert group.pooled == 2
+    assert group.requests == 4
+    assert group.templates[1].users == 3  # a and b, then c
+    d.send("d", 1)
+    assert group.pooled == 3
+    assert set(group.coordinated) == {"a", "b", "d"}
+    assert len(d.pool) == 1
+
+
+def test_groups_are_bounded_in_size_and_number_and_evicted_when_idle():
+    d = _Driver(GroupPool(max_group=3, max_accounts=4))
+    for name in "bcd":
+        d.pool.join("a", name)
+    group = d.pool.group_of("a")
+    assert group is not None
+    assert len(group.members) == 3  # d would grow the group past max_group
+    assert d.pool.group_of("d") is None
+    d.pool.join("x", "y")  # 5 accounts > max_accounts: the oldest group goes
+    assert d.pool.group_of("a") is None
+    assert d.pool.group_of("x") is not None
+    assert d.pool.accounts == 2
+    d.send("x", None)
+    assert d.pool.evict_idle(d.t + 10_000, 3600.0) == 1
+    assert d.pool.accounts == 0
+    assert len(d.pool) == 0
+
+
+def test_pool_pickles_and_rejects_bad_settings():
+    d = _Driver(GroupPool())
+    d.pool.join("a", "b")
+    for name in "aba":
+        d.send(name, 3)
+    assert d.pool.group_of("a").pooled == 2
+    restored = pickle.loads(pickle.dumps(d.pool))
+    assert restored.group_of("b").pooled == 2
+    assert sorted(restored.group_of("b").members) == ["a", "b"]
+    with pytest.raises(ConfigError):
+        GroupPool(max_group=1)
+    with pytest.raises(ConfigError):
+        GroupPool(min_concentration=0.0)
