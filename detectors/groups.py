@@ -11,23 +11,25 @@ members, while people write their own prompts.
 
 ``GroupPool`` keeps:
 
-- **groups**: accounts joined (union-find) when they show the same narrow anchor key
-  (a payment fingerprint, TLS fingerprint or network block carried by at most
-  ``max_key_accounts`` accounts), so that a campaign spread over several cards and
-  blocks becomes one group;
+- **groups**: accounts joined (union-find) when the caller says they are linked (the
+  processor asks the campaign linker whenever an account shows a new payment, TLS or
+  network key), so that a campaign whose accounts the linker chains together (a
+  shared card, a block and a client) becomes one group;
 - per group and template fingerprint, how many of the group's accounts used it; per
   template, how many accounts used it anywhere;
-- a request is *coordinated* when two or more of its group's accounts used its
-  template and at least ``min_concentration`` of the template's users are in the
-  group (a common phrasing, used all over the population, is nobody's script);
-- per group, an ``AccountFeatures`` of its coordinated requests only (a benign account
-  that shares a network block with a campaign adds nothing to it), which the
-  processor scores as if the group were one account, and the members that sent
-  coordinated requests (the ones its verdict may flag).
+- the group's *coordinated* members: an account becomes one when it runs a template
+  that another member ran too, provided at least ``min_concentration`` of the
+  template's users are in the group (a common phrasing, used all over the
+  population, is nobody's script); the member that ran it first becomes one too;
+- per group, an ``AccountFeatures`` of every request its coordinated members sent
+  since they became coordinated (a benign account that shares a network block with a
+  campaign never becomes coordinated, so it adds nothing), which the processor scores
+  as if the group were one account, and whose verdict may flag the coordinated
+  members only.
 
-Everything is bounded: keys and templates remembered, accounts in groups, group size
-and templates per group are capped, least recently active dropped first. Pure code:
-event time comes with the events.
+Everything is bounded: templates counted overall, accounts in groups, group size and
+templates per group are capped, least recently active dropped first. Pure code: event
+time comes with the events.
 """
 
 from __future__ import annotations
@@ -76,17 +78,17 @@ class Group:
 
     @property
     def pooled(self) -> int:
-        """Return how many coordinated requests the group pooled."""
+        """Return how many requests of coordinated members the group pooled."""
         return self.features.events if self.features is not None else 0
 
     @property
     def coordinated_share(self) -> float:
-        """Share of the members' requests that were coordinated."""
+        """Share of the members' requests that were pooled (sent by coordinated members)."""
         return self.pooled / self.requests if self.requests else 0.0
 
 
 class GroupPool:
-    """Union-find over accounts sharing narrow anchor keys, pooling coordinated requests.
+    """Union-find over linked accounts, pooling the requests of coordinated members.
 
     Args:
         max_group: most accounts in one group (groups that would grow past it are not

@@ -64,7 +64,7 @@ class ProcessorConfig:
             templates, ``detectors.groups``) as one account with the pooled detector; a
             member's campaign score is the higher of the two (needs ``link_campaigns``,
             whose linker says which accounts are linked) ...
-        group_min_events: ... once the group pooled this many coordinated requests ...
+        group_min_events: ... once the group pooled this many requests ...
         group_min_members: ... from this many of its accounts or more ...
         group_recheck_s: ... rescoring a group at most once per this much event time.
         learn_every_s: an account teaches the population at most once per this period
@@ -306,8 +306,9 @@ class Processor:
     def _group(self, account_id: str, now: float) -> Group | None:
         """Return the account's coordinated group if it may judge the account (rescored when due).
 
-        It may when the account sent coordinated requests itself, the group pooled
-        ``group_min_events`` of them from ``group_min_members`` accounts or more.
+        It may when the account is one of the group's coordinated members, and the group
+        pooled ``group_min_events`` requests and has ``group_min_members`` coordinated
+        members or more.
         """
         pool, cfg = self.groups, self.config
         group = pool.group_of(account_id) if pool is not None else None

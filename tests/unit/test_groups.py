@@ -6,25 +6,10 @@ import pytest
 
 from detectors.exceptions import ConfigError
 from detectors.groups import GroupPool
-from detectors.prompts import PromptProfile
 from detectors.records import RequestEvent
+from tests.unit.test_features import _profile
 
 T0 = 1_764_288_000.0
-
-
-def _profile(template: int, area: int = 0) -> PromptProfile:
-    return PromptProfile(
-        template=template,
-        prefix=0,
-        simhash=0,
-        area=area,
-        area_confidence=1.0,
-        reasoning=1.0,
-        multiple_choice=False,
-        enumeration=None,
-        n_tokens=10,
-        order=0,
-    )
 
 
 class _Driver:
@@ -41,7 +26,7 @@ class _Driver:
         first = template is not None and template not in used
         if template is not None:
             used.add(template)
-        profile = _profile(template) if template is not None else None
+        profile = _profile(template=template, reasoning=1.0) if template is not None else None
         self.pool.observe(account, RequestEvent(ts=self.t, account_id=account), profile, first)
 
 
