@@ -265,21 +265,16 @@ class CampaignLinker:
         for key in new_keys:
             self.index.add(key, account_id)
 
-    def specific(self, key: str) -> bool:
-        """Whether ``key`` is shared (2+ accounts) but by at most ``max_key_share`` of them."""
-        n = self.index.population()
-        if n < self.min_population:
-            return False
-        df = self.index.count(key)
-        return 2 <= df <= self.max_key_share * n
-
     def key_weight(self, key: str) -> float:
         """Return a key's linking weight: type weight times inverse document frequency."""
         type_w = self.type_weights.get(key.partition(":")[0], 0.0)
-        if type_w <= 0.0 or not self.specific(key):
-            return 0.0
         n = self.index.population()
-        return type_w * math.log(n / self.index.count(key)) / math.log(n)
+        if type_w <= 0.0 or n < self.min_population:
+            return 0.0
+        df = self.index.count(key)
+        if df < 2 or df > self.max_key_share * n:
+            return 0.0
+        return type_w * math.log(n / df) / math.log(n)
 
     def neighbours(self, account_id: str, keys: Iterable[str]) -> dict[str, float]:
         """Return linked accounts → summed weight of the keys they share (≥ threshold).

@@ -227,7 +227,7 @@ class GroupPool:
             return
         # Making room for a new member drops the least recently active groups: add
         # ``b`` first, then ``a`` (``b``'s group is then the newest, never the one dropped).
-        rb = self._add(b)
+        self._add(b)
         ra = self._add(a)
         rb = self._find(b)
         if ra == rb:
