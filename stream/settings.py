@@ -122,6 +122,10 @@ class RuntimeSettings:
     time plus ``align_slack_s`` (for at most ``align_max_wait_s`` of wall time); at most
     ``align_buffer`` fetched records wait per partition (then it is paused).
 
+    Alerts (and their decisions) are written at most ``alert_flush_s`` of wall time after
+    they were raised, even in the middle of a long drain; offsets still move only at
+    checkpoints (every ``commit_interval_s`` or ``commit_every_records``).
+
     A worker that has been assigned no partition for ``rejoin_empty_s`` although the
     topic has some leaves and rejoins the group (0: never); the wait doubles at each
     rejoin, up to ten minutes.
@@ -139,6 +143,7 @@ class RuntimeSettings:
     """
 
     commit_interval_s: float = 1.0
+    alert_flush_s: float = 0.05
     commit_every_records: int = 50_000
     snapshot_ttl_s: float = 7 * 86400.0
     retry_initial_s: float = 0.1
@@ -163,6 +168,8 @@ class RuntimeSettings:
             raise SettingsError("runtime.align_buffer must be >= 1")
         if self.rejoin_empty_s < 0:
             raise SettingsError("runtime.rejoin_empty_s must be >= 0")
+        if self.alert_flush_s < 0:
+            raise SettingsError("runtime.alert_flush_s must be >= 0")
         if self.commit_interval_s <= 0 or self.commit_every_records < 1:
             raise SettingsError("runtime.commit_interval_s and commit_every_records must be > 0")
         if self.snapshot_ttl_s <= 0:

@@ -71,6 +71,7 @@ log = logging.getLogger("distillguard.worker")
 
 #: Longest wait between rejoins of a worker the group keeps assigning nothing.
 _MAX_REJOIN_WAIT_S = 600.0
+_NEVER = float("inf")  # no alert waiting to be written
 
 
 def release_parked_records(consumer: Any) -> None:
@@ -308,12 +309,12 @@ class Worker:
         heapq.heapify(heap)
         bound = self._starving_bound()
         process = self.processor.process
-        add_alert = self.alerts.add
-        metrics = self.metrics
         slack = self.settings.runtime.align_slack_s
         done: dict[Any, int] = {}
         taken = 0
-        alerted = False
+        now = self._now
+        flush_s = self.settings.runtime.alert_flush_s
+        pending_since = _NEVER  # when the oldest unwritten alert was raised
         while heap:
             ts, i, tp = heap[0]
             if ts > bound:
@@ -333,16 +334,27 @@ class Worker:
                 continue
             self._dirty.setdefault(tp, set()).add(parsed.account_id)
             for alert in process(parsed):
-                for detector in alert.detectors or ("none",):
-                    metrics.alerts.labels(alert.severity, alert.action, detector).inc()
-                add_alert(alert)
-                alerted = True
+                self._emit(alert)
+                pending_since = min(pending_since, now())
+            # A long drain must not hold an alert back from the edge: write it within
+            # ``alert_flush_s`` (the drain ends with a flush anyway).
+            if pending_since < _NEVER and now() - pending_since >= flush_s:
+                pending_since = _NEVER
+                self._flush_alerts()
+                if self.blocked:
+                    break  # the rest waits in the buffers until Redis is back
         for tp, offset in done.items():
             self._next[tp] = offset + 1
         self._since_checkpoint += taken
         self._resume_drained()
-        if alerted:
+        if pending_since < _NEVER:
             self._flush_alerts()
+
+    def _emit(self, alert: Alert) -> None:
+        """Count one alert in the metrics and hand it to the alert sink."""
+        for detector in alert.detectors or ("none",):
+            self.metrics.alerts.labels(alert.severity, alert.action, detector).inc()
+        self.alerts.add(alert)
 
     def _resume_drained(self) -> None:
         """Resume the flow-paused partitions whose buffers drained to half the limit."""
