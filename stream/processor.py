@@ -27,7 +27,7 @@ from detectors.campaigns import (
 from detectors.groups import Group, GroupPool
 from detectors.models import Detector, distill_detector, volume_detector
 from detectors.policy import PolicyConfig, decide
-from detectors.prompts import analyse_prompt
+from detectors.prompts import ProfileCache
 from detectors.records import Alert, RequestEvent
 from stream.population import PopulationEntry, PopulationFeed
 from stream.scoreboard import ScoreBoard
@@ -76,6 +76,8 @@ class ProcessorConfig:
             and skewed towards the heaviest accounts); ``mark_warm`` skips it when the
             detectors were restored from a snapshot.
         evict_every_s: how often (watermark progress) idle accounts are swept.
+        prompt_cache: prompt profiles kept for prompts that come back verbatim
+            (``detectors.prompts.ProfileCache``; 0: analyse every prompt).
         policy: the alert policy.
 
     """
@@ -100,6 +102,7 @@ class ProcessorConfig:
     learn_every_s: float = 3600.0
     population_warmup_s: float = 3600.0
     evict_every_s: float = 600.0
+    prompt_cache: int = 4096
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
 
@@ -159,6 +162,7 @@ class Processor:
             self._new_state, self.config.max_accounts, self.config.idle_ttl_s
         )
         self.stats = ProcessorStats()
+        self.prompts = ProfileCache(self.config.prompt_cache)
         self.watermark = float("-inf")
         self._next_sweep = float("-inf")
         self._started = float("inf")  # event time the detectors started learning
@@ -209,7 +213,7 @@ class Processor:
                     self.groups.evict_idle(ev.ts, cfg.idle_ttl_s)
                 self._next_sweep = ev.ts + cfg.evict_every_s
 
-        profile = analyse_prompt(ev.prompt) if ev.prompt else None
+        profile = self.prompts.analyse(ev.prompt) if ev.prompt else None
         state.features.update(ev, profile)
         if self.linker is not None:
             template = profile.template if profile is not None else None

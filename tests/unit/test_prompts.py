@@ -22,9 +22,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from detectors.exceptions import ConfigError
 from detectors.prompts import (
     AREAS,
     MAX_CHARS,
+    ProfileCache,
     PromptProfile,
     analyse_prompt,
     normalise,
@@ -996,3 +998,43 @@ def test_order_code_of_an_inline_slot_after_the_frame() -> None:
     # the slot is after "of" (the preposition after "explanation"), not after "in"
     assert 0 < code("amortized analysis") < code("big-O notation") < code("black holes")
     assert analyse_prompt("hello there").order == 0  # no frame, no quote: no slot
+
+
+# --- the profile cache -----------------------------------------------------------------------
+
+
+def test_profile_cache_returns_what_analyse_prompt_returns_and_reuses_it() -> None:
+    cache = ProfileCache(size=2)
+    a, b, c = "Explain step by step: 12 + 7", "Write a haiku about rain", "Solve x^2 = 9"
+    first = cache.analyse(a)
+    assert first == analyse_prompt(a)
+    assert cache.analyse(a) is first  # a hit: the very object
+    assert cache.hits == 1
+    cache.analyse(b)
+    cache.analyse(a)  # a is now the most recent, b the least
+    cache.analyse(c)  # evicts b
+    assert len(cache) == 2
+    hits = cache.hits
+    assert cache.analyse(a) is first
+    assert cache.hits == hits + 1
+    assert cache.analyse(b) == analyse_prompt(b)
+    assert cache.hits == hits + 1  # b was evicted: analysed again
+
+
+def test_profile_cache_keys_long_prompts_by_what_is_analysed() -> None:
+    cache = ProfileCache()
+    head = "Explain your reasoning. " * 100
+    assert len(head) > MAX_CHARS
+    first = cache.analyse(head + "tail one")
+    assert cache.analyse(head + "a different tail") is first  # same first MAX_CHARS
+    assert first == analyse_prompt(head + "tail one")
+
+
+def test_profile_cache_off_and_bad_size() -> None:
+    cache = ProfileCache(size=0)
+    p = cache.analyse("hello there")
+    assert p == analyse_prompt("hello there")
+    assert cache.analyse("hello there") is not p
+    assert len(cache) == 0 and cache.hits == 0
+    with pytest.raises(ConfigError):
+        ProfileCache(size=-1)
