@@ -13,7 +13,9 @@ measures:
    the time from producing the event that raised it to the alert's write in Redis
    (the alert-stream entry id is Redis's clock at the write; the decision key is
    written by the same script), p50/p99/max over the alerts that wrote a decision key
-   (throttle/block still in force) and over all alerts.
+   (throttle/block still in force) and over all alerts; and, sampled every 0.25 s while
+   producing, how far behind the workers were (in seconds of input) and how busy their
+   CPU was, and the three slowest decision keys.
 
 Figures are printed, never asserted. Targets (issue 4): run >= 70 % of replay
 throughput; p99 latency <= 1 s at 5,000 events/s.
@@ -31,6 +33,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -190,6 +193,63 @@ def run_throughput(
     return (n - c0) / max(end - t0, 1e-9), (n - c0) / max(cpu_s, 1e-9), n / (end - started)
 
 
+class Timeline:
+    """Samples, while the latency run produces, how far the workers are behind and how busy.
+
+    Every ``step`` seconds: records sent (counted by ``on_send``), records the workers
+    took, and their CPU seconds. A backlog that grows while the workers' CPU is below
+    one per worker points at waits (Redis, Kafka), at full CPU at capacity.
+    """
+
+    def __init__(self, group: list[Worker], before: int, step: float = 0.25) -> None:
+        self.group = group
+        self.before = before
+        self.step = step
+        self.sent = 0
+        self.samples: list[tuple[float, int, float, float]] = []  # wall, sent, taken, cpu
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def on_send(self) -> None:
+        """Count one record sent."""
+        self.sent += 1
+
+    def start(self) -> None:
+        """Start sampling."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.step):
+            try:
+                taken = sum(w.records() for w in self.group) - self.before
+                cpu = sum(w.cpu_seconds() for w in self.group)
+            except (OSError, urllib.error.URLError):
+                continue
+            self.samples.append((time.monotonic(), self.sent, taken, cpu))
+
+    def report(self, rate: float, total: int) -> None:
+        """Print the backlog's percentiles (in seconds of input) and the workers' CPU use."""
+        if len(self.samples) < 2:
+            return
+        backlog = [max(0.0, (sent - taken) / rate) for _, sent, taken, _ in self.samples]
+        t0 = self.samples[0][0]
+        worst = max(range(len(backlog)), key=backlog.__getitem__)
+        pairs = zip(self.samples, self.samples[1:], strict=False)
+        busy = [(b[3] - a[3]) / (b[0] - a[0]) for a, b in pairs]
+        print(
+            f"  backlog while producing ({len(backlog)} samples every {self.step} s): "
+            f"p50 {percentile(backlog, 0.5):.2f} s, p90 {percentile(backlog, 0.9):.2f} s, "
+            f"max {backlog[worst]:.2f} s at {self.samples[worst][0] - t0:.0f} s; "
+            f"workers' CPU per wall second p10 {percentile(busy, 0.1):.2f}, "
+            f"p50 {percentile(busy, 0.5):.2f}"
+        )
+
+
 def percentile(values: list[float], q: float) -> float:
     """Return the ``q`` quantile (nearest rank) of ``values``."""
     ordered = sorted(values)
@@ -237,6 +297,7 @@ def latency(
 
     def on_send(line: Line, wall: float) -> None:
         sent.setdefault((line.account_id, line.ts), wall)
+        timeline.on_send()
 
     def owned() -> float:
         return sum(w.metrics().get("distillguard_assigned_partitions", 0.0) for w in group)
@@ -252,7 +313,12 @@ def latency(
             produce(broker, topic, backlog, 0.0)
             wait_for("the workers to consume the backlog", lambda: records() >= before, 600)
             print(f"latency run: {workers} worker(s) warm after a backlog of {before:,} records")
-        achieved = produce(broker, topic, lines, rate, on_send=on_send)
+        timeline = Timeline(group, before)
+        timeline.start()
+        try:
+            achieved = produce(broker, topic, lines, rate, on_send=on_send)
+        finally:
+            timeline.stop()
         caught_up = wait_for(
             "the workers to catch up", lambda: records() >= before + len(lines), 300, step=0.05
         )
@@ -268,10 +334,14 @@ def latency(
     finally:
         client.close()
     by_event: dict[tuple[str, float], float] = {}  # as the alert names its event
+    copies: dict[tuple[str, float], int] = {}  # records carrying that event (redeliveries)
     for line in lines:
         ev = parse_event(line.data)
         if not isinstance(ev, BadRecord) and (line.account_id, line.ts) in sent:
             by_event.setdefault((ev.account_id, ev.ts), sent[(line.account_id, line.ts)])
+            copies[(ev.account_id, ev.ts)] = copies.get((ev.account_id, ev.ts), 0) + 1
+    slowest: list[tuple[float, float, int]] = []  # latency, s into the run, copies
+    first_send = min(sent.values(), default=0.0)
     all_lat: list[float] = []
     decision_lat: list[float] = []
     for entry_id, fields in entries:
@@ -285,6 +355,8 @@ def latency(
                                          for k, v in alert.items()}), POLICY)  # fmt: skip
         if decision is not None and float(str(decision["until"])) > written:
             decision_lat.append(written - began)  # the script wrote the decision key too
+            key = (alert["account_id"], alert["ts"])
+            slowest.append((written - began, began - first_send, copies.get(key, 0)))
     print(
         f"latency run: {len(lines):,} records produced at {achieved:,.0f}/s (asked {rate:,.0f}/s)"
     )
@@ -294,6 +366,14 @@ def latency(
         f"  workers caught up {lag_s:.2f} s after the last send; "
         f"{checkpoints:.0f} checkpoints, mean {mean_ms:.0f} ms"
     )
+    timeline.report(rate, len(sent))
+    _print_latencies(decision_lat, all_lat)
+    for lat, at, n in sorted(slowest, reverse=True)[:3]:
+        print(f"  slow decision key: {lat * 1000:,.0f} ms, event sent {at:.1f} s in, {n} record(s)")
+
+
+def _print_latencies(decision_lat: list[float], all_lat: list[float]) -> None:
+    """Print p50/p99/max of the produce → Redis latencies."""
     for name, values in (("decision keys written", decision_lat), ("all alerts", all_lat)):
         if values:
             print(

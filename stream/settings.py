@@ -156,7 +156,7 @@ class RuntimeSettings:
     model_snapshot_interval_s: float = 60.0
     shared_linkage: bool = True
     linkage_ttl_s: float = 7 * 86400.0
-    linkage_cache_s: float = 2.0
+    linkage_cache_s: float = 30.0
     score_ttl_s: float = 2 * 86400.0
     shared_population: bool = True
     population_max_entries: int = 50_000

@@ -118,6 +118,9 @@ class WorkerProc:
             "--set", "kafka.session_timeout_ms=6000", "--set", "kafka.heartbeat_interval_ms=1000",
             "--set", "runtime.commit_interval_s=0.5", "--set", "runtime.retry_max_s=1",
             "--set", "runtime.model_snapshot_interval_s=1",
+            # A simulated day arrives in under a minute: what another worker linked must
+            # be read within seconds, as 30 s of a real deployment's cache would be.
+            "--set", "runtime.linkage_cache_s=2",
             *extra,
         ]  # fmt: skip
         self._log = self.log_path.open("wb")
