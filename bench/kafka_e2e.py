@@ -15,7 +15,8 @@ measures:
    written by the same script), p50/p99/max over the alerts that wrote a decision key
    (throttle/block still in force) and over all alerts; and, sampled every 0.25 s while
    producing, how far behind the workers were (in seconds of input) and how busy their
-   CPU was, and the three slowest decision keys.
+   CPU was, the three slowest decision keys, and the workers' Redis reads of the
+   shared linkage index, score board and population.
 
 Figures are printed, never asserted. Targets (issue 4): run >= 70 % of replay
 throughput; p99 latency <= 1 s at 5,000 events/s.
@@ -104,6 +105,17 @@ class Worker:
                 key, _, value = line.rpartition(" ")
                 name = key.split("{")[0]
                 out[name] = out.get(name, 0.0) + float(value)
+        return out
+
+    def metrics_raw(self) -> dict[str, float]:
+        """Return every sample of /metrics by its full name (labels included)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
+            text = r.read().decode()
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                key, _, value = line.rpartition(" ")
+                out[key] = float(value)
         return out
 
     def records(self) -> float:
@@ -324,6 +336,7 @@ def latency(
         )
         lag_s = caught_up - max(sent.values())
         per_worker = [w.metrics() for w in group]
+        raw = [w.metrics_raw() for w in group]
         m = {k: sum(x.get(k, 0.0) for x in per_worker) for k in per_worker[0]}
     finally:
         for w in group:
@@ -365,6 +378,15 @@ def latency(
     print(
         f"  workers caught up {lag_s:.2f} s after the last send; "
         f"{checkpoints:.0f} checkpoints, mean {mean_ms:.0f} ms"
+    )
+    reads = {
+        kind: sum(x.get(f'distillguard_shared_reads_total{{kind="{kind}"}}', 0.0) for x in raw)
+        for kind in ("linkage", "scores", "population")
+    }
+    print(
+        "  Redis reads in the whole run (backlog included): "
+        + ", ".join(f"{kind} {n:,.0f}" for kind, n in reads.items())
+        + f" for {before + len(lines):,} records"
     )
     timeline.report(rate, len(sent))
     _print_latencies(decision_lat, all_lat)
