@@ -97,14 +97,10 @@ class Worker:
 
     def metrics(self) -> dict[str, float]:
         """Return every sample of /metrics, summed over labels."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
-            text = r.read().decode()
         out: dict[str, float] = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                key, _, value = line.rpartition(" ")
-                name = key.split("{")[0]
-                out[name] = out.get(name, 0.0) + float(value)
+        for key, value in self.metrics_raw().items():
+            name = key.split("{")[0]
+            out[name] = out.get(name, 0.0) + value
         return out
 
     def metrics_raw(self) -> dict[str, float]:
