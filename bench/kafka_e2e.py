@@ -97,11 +97,7 @@ class Worker:
 
     def metrics(self) -> dict[str, float]:
         """Return every sample of /metrics, summed over labels."""
-        out: dict[str, float] = {}
-        for key, value in self.metrics_raw().items():
-            name = key.split("{")[0]
-            out[name] = out.get(name, 0.0) + value
-        return out
+        return summed_over_labels(self.metrics_raw())
 
     def metrics_raw(self) -> dict[str, float]:
         """Return every sample of /metrics by its full name (labels included)."""
@@ -135,6 +131,15 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+
+
+def summed_over_labels(raw: dict[str, float]) -> dict[str, float]:
+    """Return samples by metric name (``metrics_raw``'s), summed over their labels."""
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        name = key.split("{")[0]
+        out[name] = out.get(name, 0.0) + value
+    return out
 
 
 def wait_for(what: str, cond: Callable[[], bool], timeout: float, step: float = 0.2) -> float:
@@ -240,7 +245,7 @@ class Timeline:
                 continue
             self.samples.append((time.monotonic(), self.sent, taken, cpu))
 
-    def report(self, rate: float, total: int) -> None:
+    def report(self, rate: float) -> None:
         """Print the backlog's percentiles (in seconds of input) and the workers' CPU use."""
         if len(self.samples) < 2:
             return
@@ -331,8 +336,8 @@ def latency(
             "the workers to catch up", lambda: records() >= before + len(lines), 300, step=0.05
         )
         lag_s = caught_up - max(sent.values())
-        per_worker = [w.metrics() for w in group]
-        raw = [w.metrics_raw() for w in group]
+        raw = [w.metrics_raw() for w in group]  # one scrape per worker
+        per_worker = [summed_over_labels(x) for x in raw]
         m = {k: sum(x.get(k, 0.0) for x in per_worker) for k in per_worker[0]}
     finally:
         for w in group:
@@ -384,7 +389,7 @@ def latency(
         + ", ".join(f"{kind} {n:,.0f}" for kind, n in reads.items())
         + f" for {before + len(lines):,} records"
     )
-    timeline.report(rate, len(sent))
+    timeline.report(rate)
     _print_latencies(decision_lat, all_lat)
     for lat, at, n in sorted(slowest, reverse=True)[:3]:
         print(f"  slow decision key: {lat * 1000:,.0f} ms, event sent {at:.1f} s in, {n} record(s)")
@@ -460,10 +465,12 @@ def main() -> int:
     )
     lines = list(iter_lines(cfg))
     print(f"scenario: {args.accounts} accounts, {args.hours:g} h, {len(lines):,} records")
+    cpus = None  # worker i's CPU, when pinned
     if args.worker_cpu is None:
         print(f"machine: {os.cpu_count()} CPUs, shared by broker, redis-server, worker, producer")
     else:
-        mine = {args.worker_cpu + i for i in range(args.workers)}
+        cpus = [args.worker_cpu + i for i in range(args.workers)]
+        mine = set(cpus)
         others = os.sched_getaffinity(0) - mine
         if not others or not mine <= os.sched_getaffinity(0):
             ap.error("--worker-cpu N pins worker i to CPU N+i, and leaves at least one CPU over")
@@ -493,9 +500,6 @@ def main() -> int:
         if not args.skip_latency:
             warm = int(len(lines) * args.warm_share)
             timed = lines[warm : warm + int(args.rate * args.seconds)]
-            cpus = None
-            if args.worker_cpu is not None:
-                cpus = [args.worker_cpu + i for i in range(args.workers)]
             latency(
                 broker, redis, timed, args.rate, log_dir, extra, cpus, lines[:warm], args.workers
             )
