@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from kafka import KafkaConsumer, TopicPartition
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -155,13 +156,80 @@ def wait_for(what: str, cond: Callable[[], bool], timeout: float, step: float = 
     raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def produce(broker: KafkaBroker, topic: str, lines: list[Line], rate: float, **kw: Any) -> float:
-    """Produce ``lines`` into ``topic`` at ``rate`` (0: flat out); return the achieved rate."""
-    producer = make_producer(KafkaSettings(bootstrap_servers=broker.bootstrap), linger_ms=5)
+class Acked:
+    """Counts the messages the broker acknowledged (a producer callback)."""
+
+    def __init__(self, producer: Any) -> None:
+        self.n = 0
+        self._producer = producer
+
+    def send(self, *args: Any, **kwargs: Any) -> Any:
+        """Send as the producer does; count the message once the broker acknowledges it."""
+        return self._producer.send(*args, **kwargs).add_callback(self._count)
+
+    def flush(self) -> None:
+        """Flush the producer."""
+        self._producer.flush()
+
+    def _count(self, _metadata: Any) -> None:
+        self.n += 1  # only the producer's IO thread calls this
+
+
+def produce(
+    broker: KafkaBroker,
+    topic: str,
+    lines: list[Line],
+    rate: float,
+    acked: Callable[[Acked], None] | None = None,
+    **kw: Any,
+) -> float:
+    """Produce ``lines`` into ``topic`` at ``rate`` (0: flat out); return the achieved rate.
+
+    ``acked``, if given, receives the counter of broker acknowledgements before the first send.
+    """
+    # Batched as a high-volume producer (the API edge) would: 20 ms and up to 256 KiB per
+    # partition and request. With 5 ms and 16 KiB (kafka-python's default), producer and
+    # broker took 0.9 CPU at 5,000 records/s instead of 0.45 (bench notes in the README).
+    producer = make_producer(
+        KafkaSettings(bootstrap_servers=broker.bootstrap), linger_ms=20, batch_size=256 * 1024
+    )
+    counted = Acked(producer)
+    if acked is not None:
+        acked(counted)
     try:
-        return produce_lines(producer, topic, lines, rate, **kw).rate
+        return produce_lines(counted, topic, lines, rate, **kw).rate
     finally:
         producer.close(timeout=30)
+
+
+def append_times(
+    broker: KafkaBroker, topic: str, accounts: set[str]
+) -> dict[tuple[str, float], float]:
+    """Return when the broker appended each event of ``accounts`` in ``topic`` (wall time, s).
+
+    The latency topic stamps records with the broker's append time (``LogAppendTime``),
+    which splits produce → decision into the producer's and broker's share and the worker's.
+    """
+    consumer = KafkaConsumer(
+        bootstrap_servers=broker.bootstrap, group_id=None, enable_auto_commit=False
+    )
+    out: dict[tuple[str, float], float] = {}
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        end = consumer.end_offsets(parts)
+        keys = {a.encode() for a in accounts}
+        while any(consumer.position(tp) < end[tp] for tp in parts):
+            for records in consumer.poll(timeout_ms=1000, max_records=10_000).values():
+                for rec in records:
+                    if rec.key in keys:
+                        ev = parse_event(rec.value)
+                        if not isinstance(ev, BadRecord):
+                            out.setdefault((ev.account_id, ev.ts), rec.timestamp / 1000)
+    finally:
+        consumer.close()
+    return out
 
 
 def replay_throughput(lines: list[Line]) -> tuple[float, float]:
@@ -209,9 +277,12 @@ def run_throughput(
 class Timeline:
     """Samples, while the latency run produces, how far the workers are behind and how busy.
 
-    Every ``step`` seconds: records sent (counted by ``on_send``), records the workers
-    took, and their CPU seconds. A backlog that grows while the workers' CPU is below
-    one per worker points at waits (Redis, Kafka), at full CPU at capacity.
+    Every ``step`` seconds: records sent (counted by ``on_send``), records the broker
+    acknowledged (``acked``), records the workers took, and their CPU seconds. The backlog
+    splits in two: sent but not yet in the broker (the producer's and broker's share; on a
+    small machine where they share a CPU it builds up in bursts) and in the broker but not
+    yet taken (the workers' share). A workers' share that grows while their CPU is below
+    one per worker points at waits (Redis, Kafka); at full CPU, at capacity.
     """
 
     def __init__(self, group: list[Worker], before: int, step: float = 0.25) -> None:
@@ -219,13 +290,19 @@ class Timeline:
         self.before = before
         self.step = step
         self.sent = 0
-        self.samples: list[tuple[float, int, float, float]] = []  # wall, sent, taken, cpu
+        self.acked: Acked | None = None
+        self.samples: list[tuple[float, int, int, float, float]] = []  # wall, sent, acked,
+        # taken, cpu
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def on_send(self) -> None:
         """Count one record sent."""
         self.sent += 1
+
+    def count_acks(self, acked: Acked) -> None:
+        """Sample ``acked``'s count of broker acknowledgements from now on."""
+        self.acked = acked
 
     def start(self) -> None:
         """Start sampling."""
@@ -243,22 +320,32 @@ class Timeline:
                 cpu = sum(w.cpu_seconds() for w in self.group)
             except (OSError, urllib.error.URLError):
                 continue
-            self.samples.append((time.monotonic(), self.sent, taken, cpu))
+            acked = self.acked.n if self.acked is not None else self.sent
+            self.samples.append((time.monotonic(), self.sent, acked, taken, cpu))
 
     def report(self, rate: float) -> None:
         """Print the backlog's percentiles (in seconds of input) and the workers' CPU use."""
         if len(self.samples) < 2:
             return
-        backlog = [max(0.0, (sent - taken) / rate) for _, sent, taken, _ in self.samples]
         t0 = self.samples[0][0]
-        worst = max(range(len(backlog)), key=backlog.__getitem__)
+        print(f"  backlog while producing ({len(self.samples)} samples every {self.step} s):")
+        parts = (
+            ("sent, not yet taken by the workers", 1, 3),
+            ("  sent, not yet in the broker", 1, 2),
+            ("  in the broker, not yet taken", 2, 3),
+        )
+        for name, ahead, behind in parts:
+            backlog = [max(0.0, (s[ahead] - s[behind]) / rate) for s in self.samples]
+            worst = max(range(len(backlog)), key=backlog.__getitem__)
+            print(
+                f"    {name:<36} p50 {percentile(backlog, 0.5):.2f} s, "
+                f"p90 {percentile(backlog, 0.9):.2f} s, "
+                f"max {backlog[worst]:.2f} s at {self.samples[worst][0] - t0:.0f} s"
+            )
         pairs = zip(self.samples, self.samples[1:], strict=False)
-        busy = [(b[3] - a[3]) / (b[0] - a[0]) for a, b in pairs]
+        busy = [(b[4] - a[4]) / (b[0] - a[0]) for a, b in pairs]
         print(
-            f"  backlog while producing ({len(backlog)} samples every {self.step} s): "
-            f"p50 {percentile(backlog, 0.5):.2f} s, p90 {percentile(backlog, 0.9):.2f} s, "
-            f"max {backlog[worst]:.2f} s at {self.samples[worst][0] - t0:.0f} s; "
-            f"workers' CPU per wall second p10 {percentile(busy, 0.1):.2f}, "
+            f"  workers' CPU per wall second: p10 {percentile(busy, 0.1):.2f}, "
             f"p50 {percentile(busy, 0.5):.2f}"
         )
 
@@ -288,7 +375,8 @@ def latency(
     """
     topic = f"bench-lat-{os.getpid()}"
     prefix = "bench-lat:"
-    broker.create_topic(topic, PARTITIONS)
+    # The broker stamps each record with its append time: see append_times.
+    broker.create_topic(topic, PARTITIONS, {"message.timestamp.type": "LogAppendTime"})
     # Simulated event time runs `speedup` times faster than the wall clock here: scale the
     # event-time slack of the partition merge alike (5 s of real time by default).
     speedup = (lines[-1].ts - lines[0].ts) / (len(lines) / rate)
@@ -326,10 +414,13 @@ def latency(
             produce(broker, topic, backlog, 0.0)
             wait_for("the workers to consume the backlog", lambda: records() >= before, 600)
             print(f"latency run: {workers} worker(s) warm after a backlog of {before:,} records")
+        ages_before = [w.metrics_raw() for w in group]
         timeline = Timeline(group, before)
         timeline.start()
         try:
-            achieved = produce(broker, topic, lines, rate, on_send=on_send)
+            achieved = produce(
+                broker, topic, lines, rate, on_send=on_send, acked=timeline.count_acks
+            )
         finally:
             timeline.stop()
         caught_up = wait_for(
@@ -354,23 +445,28 @@ def latency(
         if not isinstance(ev, BadRecord) and (line.account_id, line.ts) in sent:
             by_event.setdefault((ev.account_id, ev.ts), sent[(line.account_id, line.ts)])
             copies[(ev.account_id, ev.ts)] = copies.get((ev.account_id, ev.ts), 0) + 1
-    slowest: list[tuple[float, float, int]] = []  # latency, s into the run, copies
+    alerts = [orjson.loads(fields[b"alert"]) for _, fields in entries]
+    appended = append_times(broker, topic, {a["account_id"] for a in alerts})
+    slowest: list[tuple[float, float, float, int]] = []  # latency, worker's, s in, copies
     first_send = min(sent.values(), default=0.0)
-    all_lat: list[float] = []
-    decision_lat: list[float] = []
-    for entry_id, fields in entries:
+    lat: dict[str, list[float]] = {name: [] for name in LATENCIES}
+    for (entry_id, _), alert in zip(entries, alerts, strict=True):
         written = int(entry_id.split(b"-")[0]) / 1000
-        alert = orjson.loads(fields[b"alert"])
-        began = by_event.get((alert["account_id"], alert["ts"]))
+        key = (alert["account_id"], alert["ts"])
+        began = by_event.get(key)
         if began is None:
             continue
-        all_lat.append(written - began)
+        append = appended.get(key, began)
         decision = decision_for(Alert(**{k: tuple(v) if isinstance(v, list) else v
                                          for k, v in alert.items()}), POLICY)  # fmt: skip
+        kinds = ["all alerts"]
         if decision is not None and float(str(decision["until"])) > written:
-            decision_lat.append(written - began)  # the script wrote the decision key too
-            key = (alert["account_id"], alert["ts"])
-            slowest.append((written - began, began - first_send, copies.get(key, 0)))
+            kinds.append("decision keys")  # the script wrote the decision key too
+            slowest.append((written - began, written - append, began - first_send, copies[key]))
+        for kind in kinds:
+            lat[f"produce -> Redis, {kind}"].append(written - began)
+            lat[f"  produce -> broker append, {kind}"].append(append - began)
+            lat[f"  broker append -> Redis, {kind}"].append(written - append)
     print(
         f"latency run: {len(lines):,} records produced at {achieved:,.0f}/s (asked {rate:,.0f}/s)"
     )
@@ -390,23 +486,85 @@ def latency(
         + f" for {before + len(lines):,} records"
     )
     timeline.report(rate)
-    _print_latencies(decision_lat, all_lat)
-    for lat, at, n in sorted(slowest, reverse=True)[:3]:
-        print(f"  slow decision key: {lat * 1000:,.0f} ms, event sent {at:.1f} s in, {n} record(s)")
+    _print_record_ages(raw, ages_before)
+    _print_latencies(lat)
+    for total, worker, at, n in sorted(slowest, reverse=True)[:3]:
+        print(
+            f"  slow decision key: {total * 1000:,.0f} ms ({worker * 1000:,.0f} ms after the"
+            f" broker's append), event sent {at:.1f} s in, {n} record(s)"
+        )
 
 
-def _print_latencies(decision_lat: list[float], all_lat: list[float]) -> None:
-    """Print p50/p99/max of the produce → Redis latencies."""
-    for name, values in (("decision keys written", decision_lat), ("all alerts", all_lat)):
+#: The latencies printed: produce → Redis in total, and split at the broker's append.
+LATENCIES = tuple(
+    name
+    for kind in ("decision keys", "all alerts")
+    for name in (
+        f"produce -> Redis, {kind}",
+        f"  produce -> broker append, {kind}",
+        f"  broker append -> Redis, {kind}",
+    )
+)
+
+
+RECORD_AGE = "distillguard_record_latency_seconds_bucket"
+
+
+def record_ages(
+    after: list[dict[str, float]], before: list[dict[str, float]]
+) -> list[tuple[float, float]]:
+    """Return the workers' record-latency histogram between two scrapes: (le, cumulative count)."""
+    counts: dict[float, float] = {}
+    for raw, sign in [(r, 1.0) for r in after] + [(r, -1.0) for r in before]:
+        for key, value in raw.items():
+            if key.startswith(RECORD_AGE + "{"):
+                le = float(key.split('le="')[1].split('"')[0])
+                counts[le] = counts.get(le, 0.0) + sign * value
+    return sorted(counts.items())
+
+
+def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    """Return the ``q`` quantile of cumulative ``buckets``, interpolated as Prometheus does."""
+    total = buckets[-1][1]
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for le, count in buckets:
+        if count >= rank:
+            if le == float("inf"):
+                return lower
+            return lower + (le - lower) * (rank - below) / max(count - below, 1e-12)
+        lower, below = le, count
+    return lower
+
+
+def _print_record_ages(after: list[dict[str, float]], before: list[dict[str, float]]) -> None:
+    """Print how long the timed records waited from the broker's append to their processing."""
+    buckets = record_ages(after, before)
+    total = buckets[-1][1] if buckets else 0.0
+    if total <= 0:
+        print("  broker append -> processed, every record: none observed")
+        return
+    within = dict(buckets).get(1.0, 0.0) / total
+    print(
+        f"  broker append -> processed, every record (the workers' histogram): n={total:,.0f} "
+        f"p50 {histogram_quantile(0.5, buckets) * 1000:,.0f} ms, "
+        f"p99 {histogram_quantile(0.99, buckets) * 1000:,.0f} ms, "
+        f"p99.9 {histogram_quantile(0.999, buckets) * 1000:,.0f} ms; within 1 s: {within:.2%}"
+    )
+
+
+def _print_latencies(lat: dict[str, list[float]]) -> None:
+    """Print p50/p99/max of each latency in ``lat``."""
+    for name, values in lat.items():
         if values:
             print(
-                f"  produce -> Redis, {name}: n={len(values):,} "
+                f"  {name}: n={len(values):,} "
                 f"p50 {percentile(values, 0.5) * 1000:,.0f} ms, "
                 f"p99 {percentile(values, 0.99) * 1000:,.0f} ms, "
                 f"max {max(values) * 1000:,.0f} ms"
             )
         else:
-            print(f"  produce -> Redis, {name}: none written")
+            print(f"  {name}: none written")
 
 
 def main() -> int:

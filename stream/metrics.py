@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+# Finer around one second, the edge's budget from request to decision.
+_RECORD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 60.0)
 
 
 class RuntimeMetrics:
@@ -57,6 +59,14 @@ class RuntimeMetrics:
             f"{p}_decision_latency_seconds",
             "Wall-clock time from an alert's event time to its decision written in Redis.",
             buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.record_latency = Histogram(
+            f"{p}_record_latency_seconds",
+            "Wall-clock time from a record's Kafka timestamp to its processing (as Kafka"
+            " Streams' record-e2e-latency: the time since the append with LogAppendTime"
+            " topics, since the send when producers stamp it).",
+            buckets=_RECORD_BUCKETS,
             registry=r,
         )
         self.flush_seconds = Histogram(

@@ -115,6 +115,7 @@ class Worker:
             each checkpoint, then pulled and absorbed), or None when each worker's
             detectors learn only from its own accounts.
         monotonic: the clock for cadence and backoff (tests may pass a fake).
+        wall: the wall clock for the records' latency metric (tests may pass a fake).
 
     """
 
@@ -132,6 +133,7 @@ class Worker:
         models: ModelSnapshotStore | None = None,
         population: PopulationExchange | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.consumer = consumer
@@ -145,6 +147,7 @@ class Worker:
         self.population = population
         self.models = models if settings.runtime.model_snapshot_interval_s > 0 else None
         self._now = monotonic
+        self._wall = wall
         self._models_loaded = self.models is None
         self._last_model_save = monotonic()
         # linkage pairs written, linkage reads, score reads, population reads and entries written
@@ -315,6 +318,7 @@ class Worker:
         now = self._now
         flush_s = self.settings.runtime.alert_flush_s
         pending_since = _NEVER  # when the oldest unwritten alert was raised
+        observe_age = self._age_observer()
         while heap:
             ts, i, tp = heap[0]
             if ts > bound:
@@ -323,6 +327,7 @@ class Worker:
             _, rec, parsed = q.popleft()
             done[tp] = rec.offset
             taken += 1
+            observe_age(rec)
             if q:
                 heapq.heapreplace(heap, (q[0][0], i, tp))
             else:
@@ -349,6 +354,17 @@ class Worker:
         self._resume_drained()
         if pending_since < _NEVER:
             self._flush_alerts()
+
+    def _age_observer(self) -> Callable[[Any], None]:
+        """Return what observes a record's age when processed (wall clock minus timestamp)."""
+        wall = self._wall
+        observe = self.metrics.record_latency.observe
+
+        def observe_age(rec: Any) -> None:
+            if rec.timestamp >= 0:  # -1: the record has none
+                observe(max(0.0, wall() - rec.timestamp / 1000))
+
+        return observe_age
 
     def _emit(self, alert: Alert) -> None:
         """Count one alert in the metrics and hand it to the alert sink."""

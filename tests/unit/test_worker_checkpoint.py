@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class Rec:
     offset: int
     key: bytes
     value: bytes
+    timestamp: int = -1  # ms; -1: none (kafka-python's value for a record without one)
 
 
 @dataclass
@@ -259,7 +261,11 @@ class FakeConsumer:
 
 
 def make_worker(
-    broker: Broker, snapshots: Snapshots, stop: threading.Event, **runtime: Any
+    broker: Broker,
+    snapshots: Snapshots,
+    stop: threading.Event,
+    wall: Callable[[], float] = time.time,
+    **runtime: Any,
 ) -> tuple[Worker, FakeConsumer]:
     """Return a worker over a fresh fake consumer (its models are not snapshotted)."""
     runtime.setdefault("commit_every_records", 60)
@@ -284,6 +290,7 @@ def make_worker(
         snapshots,  # type: ignore[arg-type]  # a duck-typed SnapshotStore
         RuntimeMetrics(CollectorRegistry()),
         monotonic=lambda: 0.0,  # a silent partition never times out of the alignment
+        wall=wall,
     )
     worker.subscribe()
     return worker, consumer
