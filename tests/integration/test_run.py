@@ -346,6 +346,11 @@ def test_run_writes_decisions_alerts_and_metrics(
     assert "decision in force: " + strongest[account]["action"] in out.stdout
 
 
+# Events/s of the killed-worker test: the simulated day (about 150,000 records) passes in
+# under a minute, 1,700 times faster than real time.
+KILLED_RATE = 3000
+
+
 def test_two_workers_one_killed_mid_stream(
     kafka_broker: KafkaBroker,
     redis_server: RedisServer,
@@ -361,7 +366,7 @@ def test_two_workers_one_killed_mid_stream(
     try:
         wait_for_pair(a, b)
         half = len(scenario.lines) // 2
-        produce(kafka_broker, topic, scenario.lines[:half], rate=8000)
+        produce(kafka_broker, topic, scenario.lines[:half], rate=KILLED_RATE)
         wait_for(
             "b to consume and commit",
             lambda: (
@@ -373,7 +378,7 @@ def test_two_workers_one_killed_mid_stream(
             b,
         )
         b.stop(signal.SIGKILL)
-        produce(kafka_broker, topic, scenario.lines[half:], rate=8000)
+        produce(kafka_broker, topic, scenario.lines[half:], rate=KILLED_RATE)
         wait_for(
             "a to take over every partition and commit the end",
             lambda: (
@@ -388,10 +393,11 @@ def test_two_workers_one_killed_mid_stream(
         assert a.stop() == 0, a.tail()
         b.stop(signal.SIGKILL)
 
-    # Each worker's detectors learn from the half of the population it sees, and what one
-    # worker links the other sees a little later: detection parity with a single process is
-    # not asserted here (see README, "Many workers", small populations).
-    assert_alert_stream_clean(redis_client, scenario, min_recall=0.0)
+    # Every attack account a single-process replay flags is flagged. What one worker
+    # learns (population, linkage, scores) the other sees a checkpoint later: 0.5 s here,
+    # which at KILLED_RATE is 14 minutes of the simulated day (all flagged in two runs;
+    # at 8,000 events/s, 38 minutes, and one attacker of the 30 was missed in a run).
+    assert_alert_stream_clean(redis_client, scenario, min_recall=1.0)
     assert_counted_once(redis_client, group, topic, scenario.events_per_account)
 
 
