@@ -64,8 +64,8 @@ class RuntimeMetrics:
         self.record_latency = Histogram(
             f"{p}_record_latency_seconds",
             "Wall-clock time from a record's Kafka timestamp to its processing (as Kafka"
-            " Streams' record-e2e-latency: the time since the append with LogAppendTime"
-            " topics, since the send when producers stamp it).",
+            " Streams' record-e2e-latency): since the broker's append on a LogAppendTime"
+            " topic, since whatever time the producer set otherwise.",
             buckets=_RECORD_BUCKETS,
             registry=r,
         )

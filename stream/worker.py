@@ -361,8 +361,9 @@ class Worker:
         observe = self.metrics.record_latency.observe
 
         def observe_age(rec: Any) -> None:
-            if rec.timestamp >= 0:  # -1: the record has none
-                observe(max(0.0, wall() - rec.timestamp / 1000))
+            ts = rec.timestamp
+            if ts is not None and ts >= 0:  # -1 or None: the record has none
+                observe(max(0.0, wall() - ts / 1000))
 
         return observe_age
 

@@ -43,7 +43,7 @@ class Rec:
     offset: int
     key: bytes
     value: bytes
-    timestamp: int = -1  # ms; -1: none (kafka-python's value for a record without one)
+    timestamp: int | None = -1  # ms; -1 or None: none (kafka-python's values for none)
 
 
 @dataclass

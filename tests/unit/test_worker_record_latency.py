@@ -24,15 +24,18 @@ def test_record_latency_is_the_age_of_each_timestamped_record() -> None:
     broker = Broker.simulated()
     for tp, log in broker.logs.items():
         age = AGE_MS.get(tp.partition)
-        # Partition 3's records carry no timestamp (-1): they are not observed.
-        stamp = -1 if age is None else int(NOW_S * 1000) - age
-        log[:] = [dataclasses.replace(rec, timestamp=stamp) for rec in log]
+        # Partition 3's records carry no timestamp (kafka-python: -1, or None for the
+        # oldest message format): they are not observed.
+        stamps = [-1, None] if age is None else [int(NOW_S * 1000) - age]
+        log[:] = [
+            dataclasses.replace(rec, timestamp=stamps[rec.offset % len(stamps)]) for rec in log
+        ]
     stop = threading.Event()
     worker, consumer = make_worker(broker, Snapshots(), stop, wall=lambda: NOW_S)
     consumer.rebalance(range(PARTITIONS))
     worker.run(stop)
 
-    n = {p: len(broker.logs[tp]) for p, tp in enumerate(sorted(broker.logs))}
+    n = {tp.partition: len(log) for tp, log in broker.logs.items()}
     assert all(n.values()), "every partition must hold records"
     registry = worker.metrics.registry
     name = "distillguard_record_latency_seconds"
