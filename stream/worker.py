@@ -193,6 +193,9 @@ class Worker:
         empty-handed, and kafka-python does not always rebalance once the metadata
         arrives. A member that is idle on purpose (more workers than partitions) rejoins
         too, but ever more rarely: the wait doubles each time, up to ten minutes.
+        ``partitions_for_topic`` waits for the cluster's answer without a timeout; it is
+        only called with no partition owned, so an unreachable cluster delays nothing
+        but a shutdown, and the stalled loop shows in /healthz.
         """
         now = self._now()
         if self.owned:
