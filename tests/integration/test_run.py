@@ -448,8 +448,7 @@ def test_two_workers_share_the_population(
     # A worker learns the other's accounts a checkpoint or two late, and linkage and
     # member scores lag as much (see the killed-worker test): 29 and 30 of the 30
     # replay-flagged attackers flagged in two runs (27 with a CPU-bound job beside the
-    # test); at 8,000 events/s, 22 in two runs;
-    # none without the shared population.
+    # test); at 8,000 events/s, 22 in two runs; none without the shared population.
     assert_alert_stream_clean(redis_client, scenario, min_recall=TWO_WORKER_RECALL)
     assert_counted_once(redis_client, group, topic, scenario.events_per_account)
 
