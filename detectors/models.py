@@ -270,6 +270,16 @@ class Calibrator:
         self._since_fit += 1
 
 
+def gated(calibrated: float, raw: float, min_raw: float, cap: float) -> float:
+    """Return ``calibrated``, capped at ``cap`` while ``raw`` is under ``min_raw``.
+
+    Rank alone is not evidence: the top half percent of a population holds someone even
+    when nobody misbehaves. The floor asks for a material deviation as well, in the raw
+    score's own units (robust z), which do not move with who else is in the traffic.
+    """
+    return calibrated if raw >= min_raw else min(calibrated, cap)
+
+
 class RobustPeerDetector:
     """Score how far an account's features sit above its peers' (robust z, calibrated).
 
@@ -285,6 +295,12 @@ class RobustPeerDetector:
         window: population and calibration window size.
         min_population: learned vectors needed before the detector is ready.
         z_reason: robust z above which a feature is named in the reasons.
+        z_cap: robust z values are clipped to ``[-z_cap, z_cap]``.
+        min_raw: raw score (robust z units) below which the calibrated score is capped
+            at ``floor_cap``, however rare the account among its peers (0: no floor) ...
+        floor_cap: ... the cap: below the policy's ``review_at``, so an account under
+            the floor opens no episode, and above its ``release_below``, so an open
+            episode does not close because the deviation eased a little.
 
     """
 
@@ -298,6 +314,8 @@ class RobustPeerDetector:
         min_population: int = 200,
         z_reason: float = 3.0,
         z_cap: float = 8.0,
+        min_raw: float = 0.0,
+        floor_cap: float = 0.99,
     ) -> None:
         if top < 1 or top > len(scales):
             raise ConfigError(f"top must be in [1, {len(scales)}], got {top}")
@@ -310,6 +328,8 @@ class RobustPeerDetector:
         self.min_population = min_population
         self.z_reason = z_reason
         self.z_cap = z_cap
+        self.min_raw = min_raw
+        self.floor_cap = floor_cap
         self.population = PopulationReference(scales, window)
         self.calibrator = Calibrator(2 * window)
 
@@ -343,7 +363,8 @@ class RobustPeerDetector:
         """Return the calibrated score in [0, 1]; 0 while the detector is not ready."""
         if not self.ready:
             return 0.0
-        return self.calibrator.calibrate(self.raw_score(x))
+        raw = self.raw_score(x)
+        return gated(self.calibrator.calibrate(raw), raw, self.min_raw, self.floor_cap)
 
     def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
         """Learn ``x`` as one more peer, and its raw score as calibration history."""
@@ -383,6 +404,9 @@ class ConjunctiveDetector:
         weights: relative weight of each part in the geometric mean (default equal).
         min_population: learned vectors needed before the detector is ready.
         window: calibration window size.
+        min_raw: raw score below which the calibrated score is capped at ``floor_cap``
+            (see ``RobustPeerDetector``; 0: no floor).
+        floor_cap: the cap under the floor.
 
     """
 
@@ -393,6 +417,8 @@ class ConjunctiveDetector:
         weights: Sequence[float] | None = None,
         min_population: int = 200,
         window: int = 4096,
+        min_raw: float = 0.0,
+        floor_cap: float = 0.99,
     ) -> None:
         if not parts:
             raise ConfigError("a conjunctive detector needs at least one part")
@@ -404,6 +430,8 @@ class ConjunctiveDetector:
         total = sum(weights)
         self.exponents = tuple(w / total for w in weights)
         self.min_population = min_population
+        self.min_raw = min_raw
+        self.floor_cap = floor_cap
         self.calibrator = Calibrator(window)
 
     @property
@@ -422,7 +450,8 @@ class ConjunctiveDetector:
         """Return the calibrated score in [0, 1]; 0 while the detector is not ready."""
         if not self.ready:
             return 0.0
-        return self.calibrator.calibrate(self.raw_score(x))
+        raw = self.raw_score(x)
+        return gated(self.calibrator.calibrate(raw), raw, self.min_raw, self.floor_cap)
 
     def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
         """Learn ``x`` as one more peer in every part, and its raw score as history."""
@@ -502,12 +531,22 @@ def harvest_detector(window: int = 2048, min_population: int = 200) -> RobustPee
     )
 
 
-def distill_detector(window: int = 2048, min_population: int = 200) -> ConjunctiveDetector:
+def distill_detector(
+    window: int = 2048, min_population: int = 200, min_raw: float = 2.5
+) -> ConjunctiveDetector:
     """Build the ``distill`` detector: a systematic sweep *and* harvested answers at once.
 
     Coverage weighs twice as much as harvest: demanding reasoning is common among
     legitimate users (tutoring apps, chain-of-thought benchmarks); sweeping the whole
     capability taxonomy while doing it is not.
+
+    ``min_raw`` is the floor on the joint deviation (the weighted geometric mean of the
+    parts' mean robust z): under it no account reaches the policy's ``review_at``,
+    however rare among its peers. Heavy legitimate users (broad interests, some
+    reasoning demands) reach about 2 robust spreads on both aspects; harvesting sweeps
+    reach 3 and more. Without the floor, the calibration alone must keep them apart,
+    and it flags a fixed top share of whoever teaches it: traffic with few abusers
+    would lend that share to power users.
     """
     return ConjunctiveDetector(
         "distill",
@@ -518,4 +557,5 @@ def distill_detector(window: int = 2048, min_population: int = 200) -> Conjuncti
         weights=(2.0, 1.0),
         min_population=min_population,
         window=2 * window,
+        min_raw=min_raw,
     )

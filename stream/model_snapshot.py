@@ -29,7 +29,7 @@ import redis
 from detectors.models import Detector
 from stream.exceptions import SnapshotError
 
-_VERSION = 2
+_VERSION = 3  # 3: detectors carry a raw-score floor (min_raw, floor_cap)
 
 
 class ModelSnapshot(NamedTuple):

@@ -16,6 +16,7 @@ from detectors.models import (
     RobustPeerDetector,
     coverage_detector,
     distill_detector,
+    gated,
     harvest_detector,
     volume_detector,
 )
@@ -200,3 +201,45 @@ def test_damping_feature_discounts_benchmark_shape():
     sweep = {"area_count_24h": 20.0, "area_entropy": 0.95}
     assert det.raw_score({**sweep, "mc_share": 0.0}) > 0
     assert det.raw_score({**sweep, "mc_share": 1.0}) == 0.0
+
+
+def test_gated_caps_only_under_the_floor():
+    assert gated(0.999, 1.9, 2.0, 0.99) == 0.99
+    assert gated(0.5, 1.9, 2.0, 0.99) == 0.5
+    assert gated(0.999, 2.0, 2.0, 0.99) == 0.999
+    assert gated(0.999, 0.0, 0.0, 0.99) == 0.999  # no floor
+
+
+def test_floor_keeps_the_top_of_a_tame_population_under_review():
+    """The rarest of a population that deviates little is capped; a material deviation is not."""
+    det = distill_detector(window=512, min_population=100, min_raw=2.5)
+    for x in _population(7, 400):
+        det.learn_one(x)
+    tame = list(_population(8, 3000))
+    top = max(tame, key=det.raw_score)
+    raw = det.raw_score(top)
+    assert 0.0 < raw < 2.5  # the population's own top: rare, but not far out
+    assert det.calibrator.calibrate(raw) > 0.99  # rank alone would flag it
+    assert det.score_one(top) <= det.floor_cap
+    sweep = {**top, "area_count_24h": 40.0, "area_entropy": 0.95, "area_switch_rate": 0.95}
+    sweep |= {"areas_recent": 16.0, "reasoning_share": 1.0, "max_tokens_mean": 32000.0}
+    assert det.raw_score(sweep) >= 2.5
+    assert det.score_one(sweep) > det.floor_cap
+
+
+def test_distill_ships_with_a_floor():
+    assert distill_detector().min_raw > 0.0
+    assert volume_detector().min_raw == 0.0
+
+
+def test_peer_detector_floor_caps_even_a_far_outlier():
+    det = RobustPeerDetector("x", [FeatureScale("req_24h", log=True)], min_population=50)
+    far = RobustPeerDetector(
+        "x", [FeatureScale("req_24h", log=True)], min_population=50, min_raw=100.0
+    )
+    for x in _population(9, 200):
+        det.learn_one(x)
+        far.learn_one(x)
+    outlier = {"req_24h": 1e9}
+    assert det.score_one(outlier) > 0.999
+    assert far.score_one(outlier) == far.floor_cap
