@@ -3,11 +3,14 @@
 The contract is river's: ``score_one(x)`` then ``learn_one(x)``, a dict of features in,
 a float out, update methods return ``None``. What a detector learns is the population
 of accounts it has seen (never the accounts the policy flagged: the processor does not
-call ``learn_one`` for them), so a campaign cannot teach the model that it is normal.
+call ``learn_one`` for them, nor does a detector learn a vector past its floor), so a
+campaign cannot teach the model that it is normal.
 
 Every detector calibrates its own raw score to [0, 1] against the rolling history of
 raw scores it learned from (an empirical CDF), so no raw cut-off is shared across
-detectors and the policy's thresholds read as "how rare among peers".
+detectors and the policy's thresholds read as "how rare among peers". A detector may
+also have a floor in its raw score's own units (``min_raw``): rank alone is no evidence,
+since a population's top half percent holds someone even when nobody misbehaves.
 """
 
 from __future__ import annotations
@@ -269,6 +272,11 @@ class Calibrator:
         self._history.update(raw, key)
         self._since_fit += 1
 
+    def forget(self, key: str) -> None:
+        """Drop ``key``'s raw score from the history (the tail is refitted before next use)."""
+        self._history.forget(key)
+        self._since_fit = self.refit_every
+
 
 def gated(calibrated: float, raw: float, min_raw: float, cap: float) -> float:
     """Return ``calibrated``, capped at ``cap`` while ``raw`` is under ``min_raw``.
@@ -278,6 +286,20 @@ def gated(calibrated: float, raw: float, min_raw: float, cap: float) -> float:
     score's own units (robust z), which do not move with who else is in the traffic.
     """
     return calibrated if raw >= min_raw else min(calibrated, cap)
+
+
+def suspect(raw: float, min_raw: float) -> bool:
+    """Whether ``raw`` passes a floor (``min_raw`` > 0): such a vector is not learned.
+
+    A detector that learns from accounts past its floor lets a campaign that makes up
+    a few percent of the accounts calibrate itself as the population's normal tail. So
+    a ready detector does not learn such a vector, and retracts what the account taught
+    before (its peer vector and its calibration score). Dropping scores from the top
+    of the calibration pulls the tail in, which without a floor could flag the next
+    accounts and so on (an avalanche); with the floor, it stops at accounts whose
+    deviation is not material.
+    """
+    return min_raw > 0.0 and raw >= min_raw
 
 
 class RobustPeerDetector:
@@ -297,7 +319,8 @@ class RobustPeerDetector:
         z_reason: robust z above which a feature is named in the reasons.
         z_cap: robust z values are clipped to ``[-z_cap, z_cap]``.
         min_raw: raw score (robust z units) below which the calibrated score is capped
-            at ``floor_cap``, however rare the account among its peers (0: no floor) ...
+            at ``floor_cap``, however rare the account among its peers, and from which a
+            ready detector does not learn the vector (``suspect``; 0: no floor) ...
         floor_cap: ... the cap: below the policy's ``review_at``, so an account under
             the floor opens no episode, and above its ``release_below``, so an open
             episode does not close because the deviation eased a little.
@@ -367,9 +390,19 @@ class RobustPeerDetector:
         return gated(self.calibrator.calibrate(raw), raw, self.min_raw, self.floor_cap)
 
     def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
-        """Learn ``x`` as one more peer, and its raw score as calibration history."""
+        """Learn ``x`` as one more peer, and its raw score as calibration history.
+
+        Once ready, a vector past the floor is not learned, and ``key``'s earlier one is
+        retracted (see ``suspect``).
+        """
         if len(self.population) >= self.min_population // 2:
-            self.calibrator.learn_one(self.raw_score(x), key)
+            raw = self.raw_score(x)
+            if self.ready and suspect(raw, self.min_raw):
+                if key is not None:
+                    self.population.forget(key)
+                    self.calibrator.forget(key)
+                return
+            self.calibrator.learn_one(raw, key)
         self.population.learn_one(x, key)
 
     def forget(self, key: str) -> None:
@@ -404,8 +437,9 @@ class ConjunctiveDetector:
         weights: relative weight of each part in the geometric mean (default equal).
         min_population: learned vectors needed before the detector is ready.
         window: calibration window size.
-        min_raw: raw score below which the calibrated score is capped at ``floor_cap``
-            (see ``RobustPeerDetector``; 0: no floor).
+        min_raw: raw score below which the calibrated score is capped at ``floor_cap``,
+            and from which a ready detector does not learn (see ``RobustPeerDetector``;
+            0: no floor).
         floor_cap: the cap under the floor.
 
     """
@@ -454,9 +488,19 @@ class ConjunctiveDetector:
         return gated(self.calibrator.calibrate(raw), raw, self.min_raw, self.floor_cap)
 
     def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
-        """Learn ``x`` as one more peer in every part, and its raw score as history."""
+        """Learn ``x`` as one more peer in every part, and its raw score as history.
+
+        Once ready, a vector past the floor is not learned, and ``key``'s earlier one is
+        retracted (see ``suspect``).
+        """
         if min(len(p.population) for p in self.parts) >= self.min_population // 2:
-            self.calibrator.learn_one(self.raw_score(x), key)
+            raw = self.raw_score(x)
+            if self.ready and suspect(raw, self.min_raw):
+                if key is not None:
+                    self.forget(key)
+                    self.calibrator.forget(key)
+                return
+            self.calibrator.learn_one(raw, key)
         for part in self.parts:
             part.population.learn_one(x, key)
 

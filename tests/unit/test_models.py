@@ -243,3 +243,65 @@ def test_peer_detector_floor_caps_even_a_far_outlier():
     outlier = {"req_24h": 1e9}
     assert det.score_one(outlier) > 0.999
     assert far.score_one(outlier) == far.floor_cap
+
+
+def test_calibrator_forget_drops_a_keys_score():
+    cal = Calibrator(window=100)
+    for i in range(60):
+        cal.learn_one(float(i), key=f"a{i}")
+    top = cal.calibrate(58.5)
+    cal.forget("a59")
+    cal.forget("never-seen")
+    assert len(cal) == 59
+    assert cal.calibrate(58.5) > top  # one fewer score above it
+
+
+def _sweeps(seed, n):
+    """Vectors of accounts sweeping the taxonomy while demanding long reasoning."""
+    rng = random.Random(seed)
+    for x in _population(seed, n):
+        yield {
+            **x,
+            "area_count_24h": float(rng.randint(25, 40)),
+            "area_entropy": 0.85 + 0.1 * rng.random(),
+            "area_switch_rate": 0.85 + 0.1 * rng.random(),
+            "areas_recent": float(rng.randint(12, 16)),
+            "reasoning_share": 0.8 + 0.2 * rng.random(),
+            "max_tokens_mean": 32000.0,
+        }
+
+
+def test_ready_detector_does_not_learn_past_its_floor_and_retracts():
+    det = distill_detector(window=512, min_population=100, min_raw=2.5)
+    for i, x in enumerate(_population(10, 300)):
+        det.learn_one(x, key=f"t{i}")
+    assert det.ready
+    tame = next(_population(11, 1))
+    sweep = next(_sweeps(12, 1))
+    assert det.raw_score(tame) < 2.5 <= det.raw_score(sweep)
+    det.learn_one(tame, key="k")
+    sizes = (len(det.parts[0].population), len(det.calibrator))
+    det.learn_one(sweep, key="k")  # the account now sweeps: its tame vector is retracted
+    assert (len(det.parts[0].population), len(det.calibrator)) == (sizes[0] - 1, sizes[1] - 1)
+    det.learn_one(sweep)  # nor is an anonymous vector past the floor learned
+    assert (len(det.parts[0].population), len(det.calibrator)) == (sizes[0] - 1, sizes[1] - 1)
+
+
+@pytest.mark.parametrize("floor", [0.0, 2.5])
+def test_a_campaign_of_many_accounts_cannot_calibrate_itself_as_normal(floor):
+    """With 12 % of the teaching accounts sweeping, only the floor keeps them rare."""
+    det = distill_detector(window=1024, min_population=100, min_raw=floor)
+    tame, sweeps = list(_population(13, 440)), list(_sweeps(14, 60))
+    accounts = [(f"t{i}", x) for i, x in enumerate(tame)] + [
+        (f"s{i}", x) for i, x in enumerate(sweeps)
+    ]
+    random.Random(15).shuffle(accounts)
+    for _ in range(2):  # accounts teach again later, as the processor has them do hourly
+        for key, x in accounts:
+            det.learn_one(x, key=key)
+    fresh = [det.score_one(x) for x in _sweeps(16, 20)]
+    if floor:
+        assert min(fresh) >= 0.995
+    else:
+        assert sorted(fresh)[len(fresh) // 2] < 0.995
+    assert max(det.score_one(x) for x in _population(17, 200)) < 0.995
