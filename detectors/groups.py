@@ -108,7 +108,7 @@ class GroupPool:
         max_accounts: int = 200_000,
         max_templates: int = 256,
         max_tracked_templates: int = 500_000,
-        min_concentration: float = 0.2,
+        min_concentration: float = 0.1,
     ) -> None:
         if max_group < 2:
             raise ConfigError("max_group must be >= 2")

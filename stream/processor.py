@@ -96,7 +96,7 @@ class ProcessorConfig:
     campaign_recheck_s: float = 300.0
     link_campaigns: bool = True
     pool_groups: bool = True
-    group_min_events: int = 20
+    group_min_events: int = 10
     group_min_members: int = 5
     group_recheck_s: float = 60.0
     learn_every_s: float = 3600.0
