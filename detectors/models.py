@@ -91,6 +91,7 @@ class Detector(Protocol):
 
         ``key`` (the account id) makes ``x`` replace that account's earlier vector, so
         the population is one vector per account; without it, ``x`` counts on its own.
+        A ready detector with a floor does not learn a vector past it (``suspect``).
         """
         ...
 
@@ -196,7 +197,8 @@ class Calibrator:
     the tail and hide itself; and the fit does not swing when a few top accounts are
     flagged or arrive (which is also why detectors keep flagged accounts' raw scores
     in the history: dropping them would pull the tail in and flag the next ones, an
-    avalanche).
+    avalanche). The exception is an account past a detector's floor that teaches again
+    unflagged: its score is dropped (``suspect``), and the floor stops the avalanche.
 
     Args:
         window: how many past raw scores are kept.
@@ -285,7 +287,13 @@ def gated(calibrated: float, raw: float, min_raw: float, cap: float) -> float:
     when nobody misbehaves. The floor asks for a material deviation as well, in the raw
     score's own units (robust z), which do not move with who else is in the traffic.
     """
-    return calibrated if raw >= min_raw else min(calibrated, cap)
+    return min(calibrated, cap) if min_raw > 0.0 and raw < min_raw else calibrated
+
+
+def _check_floor(min_raw: float, floor_cap: float) -> None:
+    """Raise ``ConfigError`` unless ``min_raw >= 0`` and ``0 < floor_cap <= 1``."""
+    if min_raw < 0.0 or not 0.0 < floor_cap <= 1.0:
+        raise ConfigError(f"need min_raw >= 0 and 0 < floor_cap <= 1, got {min_raw}, {floor_cap}")
 
 
 def suspect(raw: float, min_raw: float) -> bool:
@@ -340,6 +348,7 @@ class RobustPeerDetector:
         min_raw: float = 0.0,
         floor_cap: float = 0.99,
     ) -> None:
+        _check_floor(min_raw, floor_cap)
         if top < 1 or top > len(scales):
             raise ConfigError(f"top must be in [1, {len(scales)}], got {top}")
         for d in damp:
@@ -355,11 +364,19 @@ class RobustPeerDetector:
         self.floor_cap = floor_cap
         self.population = PopulationReference(scales, window)
         self.calibrator = Calibrator(2 * window)
+        self._ready = False
 
     @property
     def ready(self) -> bool:
-        """Whether enough accounts were learned to judge against, with a fitted tail."""
-        return len(self.calibrator) >= self.min_population and self.calibrator.fitted
+        """Whether enough accounts were learned to judge against, with a fitted tail.
+
+        Once true it stays true (a latch): retracting accounts past the floor may take
+        the history back under ``min_population``, and a detector that fell out of
+        readiness would learn them again.
+        """
+        if not self._ready:
+            self._ready = len(self.calibrator) >= self.min_population and self.calibrator.fitted
+        return self._ready
 
     def _zs(self, x: Mapping[str, float]) -> list[tuple[float, FeatureScale]]:
         """Return (robust z, scale) for every feature present in ``x``, strongest first."""
@@ -456,6 +473,7 @@ class ConjunctiveDetector:
     ) -> None:
         if not parts:
             raise ConfigError("a conjunctive detector needs at least one part")
+        _check_floor(min_raw, floor_cap)
         weights = tuple(weights) if weights is not None else (1.0,) * len(parts)
         if len(weights) != len(parts) or min(weights) <= 0.0:
             raise ConfigError("one positive weight per part")
@@ -467,11 +485,19 @@ class ConjunctiveDetector:
         self.min_raw = min_raw
         self.floor_cap = floor_cap
         self.calibrator = Calibrator(window)
+        self._ready = False
 
     @property
     def ready(self) -> bool:
-        """Whether enough accounts were learned to judge against, with a fitted tail."""
-        return len(self.calibrator) >= self.min_population and self.calibrator.fitted
+        """Whether enough accounts were learned to judge against, with a fitted tail.
+
+        Once true it stays true (a latch): retracting accounts past the floor may take
+        the history back under ``min_population``, and a detector that fell out of
+        readiness would learn them again.
+        """
+        if not self._ready:
+            self._ready = len(self.calibrator) >= self.min_population and self.calibrator.fitted
+        return self._ready
 
     def raw_score(self, x: Mapping[str, float]) -> float:
         """Return the weighted geometric mean of the parts' raw scores."""

@@ -39,9 +39,20 @@ class ModelSnapshot(NamedTuple):
     learning_since: float
 
 
-def _signature(detectors: Sequence[Detector]) -> list[tuple[str, str]]:
-    """Return the (name, class) of each detector, what a snapshot must match."""
-    return [(d.name, f"{type(d).__module__}.{type(d).__qualname__}") for d in detectors]
+def _signature(detectors: Sequence[Detector]) -> list[tuple[str, str, float, float]]:
+    """Return the (name, class, floor, floor cap) of each detector, what a snapshot must match.
+
+    The floor is configuration the restored models would otherwise carry over silently.
+    """
+    return [
+        (
+            d.name,
+            f"{type(d).__module__}.{type(d).__qualname__}",
+            float(getattr(d, "min_raw", 0.0)),  # optional: not every detector has a floor
+            float(getattr(d, "floor_cap", 1.0)),
+        )
+        for d in detectors
+    ]
 
 
 class ModelSnapshotStore:

@@ -24,6 +24,7 @@ from detectors.campaigns import (
     describe,
     linkage_keys,
 )
+from detectors.exceptions import ConfigError
 from detectors.groups import Group, GroupPool
 from detectors.models import Detector, distill_detector, volume_detector
 from detectors.policy import PolicyConfig, decide
@@ -118,6 +119,23 @@ class ProcessorStats:
     alerts: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
+def check_floors(detectors: Sequence[Detector], policy: PolicyConfig) -> None:
+    """Raise ``ConfigError`` unless each detector's floor cap sits in the policy's hysteresis band.
+
+    A score capped under a floor must open no episode (cap < ``review_at``) and must not
+    close one (cap >= ``release_below``).
+    """
+    for d in detectors:
+        # floors are optional: detectors other than the shipped ones may have none
+        if getattr(d, "min_raw", 0.0) > 0.0:
+            cap = float(getattr(d, "floor_cap", 1.0))
+            if not policy.release_below <= cap < policy.review_at:
+                raise ConfigError(
+                    f"detector {d.name!r}: floor_cap {cap} must be >= policy.release_below"
+                    f" ({policy.release_below}) and < policy.review_at ({policy.review_at})"
+                )
+
+
 def default_detectors() -> list[Detector]:
     """Return a fresh set of the shipped detectors."""
     return [distill_detector(), volume_detector()]
@@ -152,6 +170,7 @@ class Processor:
     ) -> None:
         self.config = config or ProcessorConfig()
         self.detectors = list(detectors) if detectors is not None else default_detectors()
+        check_floors(self.detectors, self.config.policy)
         if linker is None and self.config.link_campaigns:
             linker = CampaignLinker(MemoryLinkageIndex())
         self.linker = linker

@@ -291,6 +291,9 @@ def test_model_snapshot_of_other_detectors_or_corrupt_is_ignored(redis_client: A
     store = ModelSnapshotStore(redis_client, PREFIX, "g", 3600.0)
     store.save([volume_detector()])
     assert store.load([distill_detector(), volume_detector()]) is None
+    store.save([distill_detector(min_raw=2.5)])  # the configured floor differs
+    assert store.load([distill_detector(min_raw=3.0)]) is None
+    assert store.load([distill_detector(min_raw=2.5)]) is not None
     redis_client.set(store.key, b"not a pickle", px=60_000)
     assert store.load([volume_detector()]) is None
     redis_client.set(store.key, pickle.dumps((99, [], [])), px=60_000)

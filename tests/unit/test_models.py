@@ -20,6 +20,7 @@ from detectors.models import (
     harvest_detector,
     volume_detector,
 )
+from detectors.policy import PolicyConfig
 
 
 def test_calibrator_is_empirical_cdf():
@@ -123,6 +124,9 @@ def test_unknown_feature_is_a_config_error():
         RobustPeerDetector("x", [FeatureScale("req_24h")], top=2)
 
 
+REVIEW_AT = PolicyConfig().review_at
+
+
 def _population(seed, n):
     rng = random.Random(seed)
     for _ in range(n):
@@ -211,20 +215,19 @@ def test_gated_caps_only_under_the_floor():
 
 
 def test_floor_keeps_the_top_of_a_tame_population_under_review():
-    """The rarest of a population that deviates little is capped; a material deviation is not."""
+    """An account rare enough by rank to open an episode is capped while its deviation is small."""
     det = distill_detector(window=512, min_population=100, min_raw=2.5)
     for x in _population(7, 400):
         det.learn_one(x)
-    tame = list(_population(8, 3000))
-    top = max(tame, key=det.raw_score)
-    raw = det.raw_score(top)
-    assert 0.0 < raw < 2.5  # the population's own top: rare, but not far out
-    assert det.calibrator.calibrate(raw) > 0.99  # rank alone would flag it
-    assert det.score_one(top) <= det.floor_cap
-    sweep = {**top, "area_count_24h": 40.0, "area_entropy": 0.95, "area_switch_rate": 0.95}
+    probe = dict(max(_population(8, 3000), key=det.raw_score))
+    while det.calibrator.calibrate(det.raw_score(probe)) < REVIEW_AT:  # just past the peers
+        probe["area_switch_rate"] += 0.01
+    assert 0.0 < det.raw_score(probe) < 2.5  # rare by rank, yet not far out
+    assert det.score_one(probe) == det.floor_cap < REVIEW_AT
+    sweep = {**probe, "area_count_24h": 40.0, "area_entropy": 0.95, "area_switch_rate": 0.95}
     sweep |= {"areas_recent": 16.0, "reasoning_share": 1.0, "max_tokens_mean": 32000.0}
     assert det.raw_score(sweep) >= 2.5
-    assert det.score_one(sweep) > det.floor_cap
+    assert det.score_one(sweep) >= REVIEW_AT
 
 
 def test_distill_ships_with_a_floor():
@@ -289,19 +292,52 @@ def test_ready_detector_does_not_learn_past_its_floor_and_retracts():
 
 @pytest.mark.parametrize("floor", [0.0, 2.5])
 def test_a_campaign_of_many_accounts_cannot_calibrate_itself_as_normal(floor):
-    """With 12 % of the teaching accounts sweeping, only the floor keeps them rare."""
+    """Sweeps that taught before the detector was ready are retracted when they teach again."""
     det = distill_detector(window=1024, min_population=100, min_raw=floor)
     tame, sweeps = list(_population(13, 440)), list(_sweeps(14, 60))
-    accounts = [(f"t{i}", x) for i, x in enumerate(tame)] + [
-        (f"s{i}", x) for i, x in enumerate(sweeps)
-    ]
-    random.Random(15).shuffle(accounts)
-    for _ in range(2):  # accounts teach again later, as the processor has them do hourly
-        for key, x in accounts:
-            det.learn_one(x, key=key)
+    accounts = [(f"t{i}", x) for i, x in enumerate(tame)]
+    accounts[50:50] = [(f"s{i}", x) for i, x in enumerate(sweeps)]  # taught while not ready
+    for key, x in accounts:
+        det.learn_one(x, key=key)
+    assert det.ready
+    assert sorted(det.score_one(x) for x in _sweeps(16, 20))[10] < REVIEW_AT  # contaminated
+    for key, x in accounts:  # accounts teach again later, as the processor has them do hourly
+        det.learn_one(x, key=key)
     fresh = [det.score_one(x) for x in _sweeps(16, 20)]
     if floor:
-        assert min(fresh) >= 0.995
+        assert min(fresh) >= REVIEW_AT
     else:
-        assert sorted(fresh)[len(fresh) // 2] < 0.995
-    assert max(det.score_one(x) for x in _population(17, 200)) < 0.995
+        assert sorted(fresh)[len(fresh) // 2] < REVIEW_AT
+    assert max(det.score_one(x) for x in _population(17, 200)) < REVIEW_AT
+
+
+def test_peer_detector_does_not_learn_past_its_floor():
+    det = RobustPeerDetector(
+        "x", [FeatureScale("req_24h", log=True)], min_population=50, min_raw=2.0
+    )
+    for i, x in enumerate(_population(18, 200)):
+        det.learn_one(x, key=f"t{i}")
+    assert det.ready
+    det.learn_one({"req_24h": 50.0}, key="k")
+    sizes = (len(det.population), len(det.calibrator))
+    det.learn_one({"req_24h": 1e6}, key="k")  # past the floor: retracted, not learned
+    assert det.raw_score({"req_24h": 1e6}) >= 2.0
+    assert (len(det.population), len(det.calibrator)) == (sizes[0] - 1, sizes[1] - 1)
+
+
+def test_readiness_latches_when_retraction_shrinks_the_history():
+    det = distill_detector(window=512, min_population=100, min_raw=2.5)
+    for i, x in enumerate(_population(19, 160)):
+        det.learn_one(x, key=f"t{i}")
+    assert det.ready
+    for i, x in enumerate(_sweeps(20, 120)):  # accounts that taught tame now sweep
+        det.learn_one(x, key=f"t{i}")
+    assert len(det.calibrator) < det.min_population
+    assert det.ready
+
+
+def test_floor_settings_are_checked():
+    with pytest.raises(ConfigError):
+        distill_detector(min_raw=-1.0)
+    with pytest.raises(ConfigError):
+        RobustPeerDetector("x", [FeatureScale("req_24h")], floor_cap=0.0)

@@ -2,6 +2,11 @@
 
 import random
 
+import pytest
+
+from detectors.exceptions import ConfigError
+from detectors.models import volume_detector
+from detectors.policy import PolicyConfig
 from detectors.records import RequestEvent
 from stream.processor import Processor, ProcessorConfig
 
@@ -297,3 +302,13 @@ def test_a_coordinated_group_of_quiet_accounts_is_judged_as_one_account():
     assert sorted(group.members) == sorted(f"o{a}" for a in range(8))
     assert not group.coordinated
     assert group.pooled == 0
+
+
+def test_a_floor_cap_outside_the_policys_hysteresis_band_is_refused():
+    """A capped score must neither open an episode nor close one."""
+    Processor(ProcessorConfig())  # the shipped floor cap (0.99) sits in [0.95, 0.995)
+    with pytest.raises(ConfigError, match="floor_cap"):
+        Processor(ProcessorConfig(policy=PolicyConfig(review_at=0.99)))
+    with pytest.raises(ConfigError, match="floor_cap"):
+        Processor(ProcessorConfig(policy=PolicyConfig(release_below=0.992)))
+    Processor(ProcessorConfig(policy=PolicyConfig(review_at=0.99)), detectors=[volume_detector()])
