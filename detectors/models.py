@@ -310,7 +310,44 @@ def suspect(raw: float, min_raw: float) -> bool:
     return min_raw > 0.0 and raw >= min_raw
 
 
-class RobustPeerDetector:
+class _Floored:
+    """Readiness and floored, calibrated scoring, shared by the detectors below.
+
+    A subclass sets ``calibrator``, ``min_population``, ``min_raw``, ``floor_cap`` and
+    ``_ready``, and defines ``raw_score``.
+    """
+
+    calibrator: Calibrator
+    min_population: int
+    min_raw: float
+    floor_cap: float
+    _ready: bool
+
+    def raw_score(self, x: Mapping[str, float]) -> float:
+        """Return the uncalibrated score of ``x``."""
+        raise NotImplementedError
+
+    @property
+    def ready(self) -> bool:
+        """Whether enough accounts were learned to judge against, with a fitted tail.
+
+        Once true it stays true (a latch): retracting accounts past the floor may take
+        the history back under ``min_population``, and a detector that fell out of
+        readiness would learn them again.
+        """
+        if not self._ready:
+            self._ready = len(self.calibrator) >= self.min_population and self.calibrator.fitted
+        return self._ready
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        """Return the calibrated score in [0, 1]; 0 while the detector is not ready."""
+        if not self.ready:
+            return 0.0
+        raw = self.raw_score(x)
+        return gated(self.calibrator.calibrate(raw), raw, self.min_raw, self.floor_cap)
+
+
+class RobustPeerDetector(_Floored):
     """Score how far an account's features sit above its peers' (robust z, calibrated).
 
     The raw score is the mean of the ``top`` largest positive robust z values among the
@@ -366,18 +403,6 @@ class RobustPeerDetector:
         self.calibrator = Calibrator(2 * window)
         self._ready = False
 
-    @property
-    def ready(self) -> bool:
-        """Whether enough accounts were learned to judge against, with a fitted tail.
-
-        Once true it stays true (a latch): retracting accounts past the floor may take
-        the history back under ``min_population``, and a detector that fell out of
-        readiness would learn them again.
-        """
-        if not self._ready:
-            self._ready = len(self.calibrator) >= self.min_population and self.calibrator.fitted
-        return self._ready
-
     def _zs(self, x: Mapping[str, float]) -> list[tuple[float, FeatureScale]]:
         """Return (robust z, scale) for every feature present in ``x``, strongest first."""
         cap = self.z_cap
@@ -398,13 +423,6 @@ class RobustPeerDetector:
         for d in self.damp:
             raw *= 1.0 - min(max(x.get(d, 0.0), 0.0), 1.0)
         return raw
-
-    def score_one(self, x: Mapping[str, float]) -> float:
-        """Return the calibrated score in [0, 1]; 0 while the detector is not ready."""
-        if not self.ready:
-            return 0.0
-        raw = self.raw_score(x)
-        return gated(self.calibrator.calibrate(raw), raw, self.min_raw, self.floor_cap)
 
     def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
         """Learn ``x`` as one more peer, and its raw score as calibration history.
@@ -439,7 +457,7 @@ class RobustPeerDetector:
         return reasons
 
 
-class ConjunctiveDetector:
+class ConjunctiveDetector(_Floored):
     """Score accounts that stand out on *every* one of several aspects at once.
 
     The raw score is the weighted geometric mean of the parts' raw scores (each a mean
@@ -487,31 +505,12 @@ class ConjunctiveDetector:
         self.calibrator = Calibrator(window)
         self._ready = False
 
-    @property
-    def ready(self) -> bool:
-        """Whether enough accounts were learned to judge against, with a fitted tail.
-
-        Once true it stays true (a latch): retracting accounts past the floor may take
-        the history back under ``min_population``, and a detector that fell out of
-        readiness would learn them again.
-        """
-        if not self._ready:
-            self._ready = len(self.calibrator) >= self.min_population and self.calibrator.fitted
-        return self._ready
-
     def raw_score(self, x: Mapping[str, float]) -> float:
         """Return the weighted geometric mean of the parts' raw scores."""
         product = 1.0
         for part, exponent in zip(self.parts, self.exponents, strict=True):
             product *= math.pow(part.raw_score(x), exponent)
         return product
-
-    def score_one(self, x: Mapping[str, float]) -> float:
-        """Return the calibrated score in [0, 1]; 0 while the detector is not ready."""
-        if not self.ready:
-            return 0.0
-        raw = self.raw_score(x)
-        return gated(self.calibrator.calibrate(raw), raw, self.min_raw, self.floor_cap)
 
     def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
         """Learn ``x`` as one more peer in every part, and its raw score as history.
