@@ -290,12 +290,6 @@ def gated(calibrated: float, raw: float, min_raw: float, cap: float) -> float:
     return min(calibrated, cap) if min_raw > 0.0 and raw < min_raw else calibrated
 
 
-def _check_floor(min_raw: float, floor_cap: float) -> None:
-    """Raise ``ConfigError`` unless ``min_raw >= 0`` and ``0 < floor_cap <= 1``."""
-    if min_raw < 0.0 or not 0.0 < floor_cap <= 1.0:
-        raise ConfigError(f"need min_raw >= 0 and 0 < floor_cap <= 1, got {min_raw}, {floor_cap}")
-
-
 def suspect(raw: float, min_raw: float) -> bool:
     """Whether ``raw`` passes a floor (``min_raw`` > 0): such a vector is not learned.
 
@@ -311,21 +305,49 @@ def suspect(raw: float, min_raw: float) -> bool:
 
 
 class _Floored:
-    """Readiness and floored, calibrated scoring, shared by the detectors below.
+    """Readiness, floored calibrated scoring and refusing suspects, shared by the detectors below.
 
-    A subclass sets ``calibrator``, ``min_population``, ``min_raw``, ``floor_cap`` and
-    ``_ready``, and defines ``raw_score``.
+    A subclass sets ``calibrator`` and defines ``raw_score`` and ``forget``.
+
+    Args:
+        min_population: learned vectors needed before the detector is ready.
+        min_raw: the floor (see ``RobustPeerDetector``; 0: no floor).
+        floor_cap: the cap of a score under the floor.
+
     """
 
     calibrator: Calibrator
-    min_population: int
-    min_raw: float
-    floor_cap: float
-    _ready: bool
+
+    def __init__(self, min_population: int, min_raw: float, floor_cap: float) -> None:
+        if min_raw < 0.0 or not 0.0 < floor_cap <= 1.0:
+            raise ConfigError(
+                f"need min_raw >= 0 and 0 < floor_cap <= 1, got {min_raw}, {floor_cap}"
+            )
+        self.min_population = min_population
+        self.min_raw = min_raw
+        self.floor_cap = floor_cap
+        self._ready = False
 
     def raw_score(self, x: Mapping[str, float]) -> float:
         """Return the uncalibrated score of ``x``."""
         raise NotImplementedError
+
+    def forget(self, key: str) -> None:
+        """Drop ``key``'s features from the peer reference."""
+        raise NotImplementedError
+
+    def _refuses(self, raw: float, key: str | None) -> bool:
+        """Whether not to learn a vector scoring ``raw``; if so, retract ``key``'s earlier one.
+
+        Only a ready detector refuses (``suspect``): before, raw scores against a thin
+        population run high.
+        """
+        if not (self.ready and suspect(raw, self.min_raw)):
+            return False
+        if key is not None:
+            self.forget(key)
+            self.calibrator.forget(key)
+        return True
 
     @property
     def ready(self) -> bool:
@@ -385,7 +407,7 @@ class RobustPeerDetector(_Floored):
         min_raw: float = 0.0,
         floor_cap: float = 0.99,
     ) -> None:
-        _check_floor(min_raw, floor_cap)
+        super().__init__(min_population, min_raw, floor_cap)
         if top < 1 or top > len(scales):
             raise ConfigError(f"top must be in [1, {len(scales)}], got {top}")
         for d in damp:
@@ -394,14 +416,10 @@ class RobustPeerDetector(_Floored):
         self.name = name
         self.top = top
         self.damp = tuple(damp)
-        self.min_population = min_population
         self.z_reason = z_reason
         self.z_cap = z_cap
-        self.min_raw = min_raw
-        self.floor_cap = floor_cap
         self.population = PopulationReference(scales, window)
         self.calibrator = Calibrator(2 * window)
-        self._ready = False
 
     def _zs(self, x: Mapping[str, float]) -> list[tuple[float, FeatureScale]]:
         """Return (robust z, scale) for every feature present in ``x``, strongest first."""
@@ -432,10 +450,7 @@ class RobustPeerDetector(_Floored):
         """
         if len(self.population) >= self.min_population // 2:
             raw = self.raw_score(x)
-            if self.ready and suspect(raw, self.min_raw):
-                if key is not None:
-                    self.population.forget(key)
-                    self.calibrator.forget(key)
+            if self._refuses(raw, key):
                 return
             self.calibrator.learn_one(raw, key)
         self.population.learn_one(x, key)
@@ -491,7 +506,7 @@ class ConjunctiveDetector(_Floored):
     ) -> None:
         if not parts:
             raise ConfigError("a conjunctive detector needs at least one part")
-        _check_floor(min_raw, floor_cap)
+        super().__init__(min_population, min_raw, floor_cap)
         weights = tuple(weights) if weights is not None else (1.0,) * len(parts)
         if len(weights) != len(parts) or min(weights) <= 0.0:
             raise ConfigError("one positive weight per part")
@@ -499,11 +514,7 @@ class ConjunctiveDetector(_Floored):
         self.parts = tuple(parts)
         total = sum(weights)
         self.exponents = tuple(w / total for w in weights)
-        self.min_population = min_population
-        self.min_raw = min_raw
-        self.floor_cap = floor_cap
         self.calibrator = Calibrator(window)
-        self._ready = False
 
     def raw_score(self, x: Mapping[str, float]) -> float:
         """Return the weighted geometric mean of the parts' raw scores."""
@@ -520,10 +531,7 @@ class ConjunctiveDetector(_Floored):
         """
         if min(len(p.population) for p in self.parts) >= self.min_population // 2:
             raw = self.raw_score(x)
-            if self.ready and suspect(raw, self.min_raw):
-                if key is not None:
-                    self.forget(key)
-                    self.calibrator.forget(key)
+            if self._refuses(raw, key):
                 return
             self.calibrator.learn_one(raw, key)
         for part in self.parts:
