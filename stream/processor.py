@@ -185,6 +185,7 @@ class Processor:
         self.watermark = float("-inf")
         self._next_sweep = float("-inf")
         self._started = float("inf")  # event time the detectors started learning
+        self._convicted: list[Group] = []  # groups whose verdict just passed review_at
 
     @property
     def warm(self) -> bool:
@@ -252,8 +253,35 @@ class Processor:
             cfg.score_every_s
         ):
             return []
-        alert = self._score(ev.account_id, state, ev.ts)
-        return [alert] if alert is not None else []
+        return self._judge(ev.account_id, state, ev.ts)
+
+    def _judge(self, account_id: str, state: AccountState, now: float) -> list[Alert]:
+        """Score the account, then the other members of any group its scoring convicted."""
+        alert = self._score(account_id, state, now)
+        alerts = [alert] if alert is not None else []
+        while self._convicted:
+            alerts += self._sweep(self._convicted.pop(), account_id, now)
+        return alerts
+
+    def _sweep(self, group: Group, judged: str, now: float) -> list[Alert]:
+        """Score now the coordinated members of a group whose verdict passed ``review_at``.
+
+        Otherwise each quiet member would be flagged only at its next request, which a
+        hydra account sends minutes to hours later, and the edge would let that request
+        through. Members already flagged, not held here (another worker's, or evicted)
+        or scored later than ``now`` are left alone; ``judged`` was just scored.
+        """
+        alerts = []
+        for member in list(group.coordinated):
+            state = self.store.peek(member)
+            if member == judged or state is None or state.episode.open:
+                continue
+            if state.last_scored > now:
+                continue
+            alert = self._score(member, state, now)
+            if alert is not None:
+                alerts.append(alert)
+        return alerts
 
     def _score(self, account_id: str, state: AccountState, now: float) -> Alert | None:
         """Score one account at event time ``now``, apply the policy, learn if clean."""
@@ -349,6 +377,8 @@ class Processor:
             for d in self.detectors:
                 if d.name == cfg.pooled_detector and d.ready and self.warm:
                     group.score = d.score_one(group.features.values(now))
+            if group.score is not None and group.score >= cfg.policy.review_at:
+                self._convicted.append(group)  # its other members are scored now (_sweep)
         return group
 
     def _describe_group(self, group: Group) -> str:

@@ -312,3 +312,41 @@ def test_a_floor_cap_outside_the_policys_hysteresis_band_is_refused():
     with pytest.raises(ConfigError, match="floor_cap"):
         Processor(ProcessorConfig(policy=PolicyConfig(release_below=0.992)))
     Processor(ProcessorConfig(policy=PolicyConfig(review_at=0.99)), detectors=[volume_detector()])
+
+
+def test_a_convicted_group_flags_its_coordinated_members_at_once():
+    """Members are flagged when their group is convicted, not at their own next request."""
+    rng = random.Random(7)
+    hydra = _quiet_group("h", ["card-h"], lambda a: HARVEST_PROMPTS[:4], rng)
+    # one more request per member, hours later: without the sweep, that is when each
+    # member would be flagged
+    hydra += [
+        RequestEvent(
+            ts=T0 + 6 * 3600 + a * 600, account_id=f"h{a}", request_id=f"h{a}-late",
+            prompt=HARVEST_PROMPTS[0], payment_fingerprint="card-h",
+            client_ip=f"10.9.{a // 4}.{a}",
+        )
+        for a in range(8)
+    ]  # fmt: skip
+    others = [
+        RequestEvent(
+            ts=T0 - 60 + a * 0.1, account_id=f"u{a}", request_id=f"u{a}",
+            prompt=BENIGN_PROMPTS[a % 5], payment_fingerprint=f"card-{a}",
+        )
+        for a in range(120)
+    ]  # fmt: skip
+    p = Processor(ProcessorConfig(population_warmup_s=0), [_PooledVolumeDetector()])
+    first: dict[str, float] = {}
+    for ev in sorted(others + hydra, key=lambda e: e.ts):
+        for alert in p.process(ev):
+            if alert.flagged:
+                first.setdefault(alert.account_id, alert.ts)
+    group = p.groups.group_of("h0")
+    assert group is not None and group.score == 1.0
+    convicted = min(first.values())
+    assert convicted < T0 + 3600  # within the first hour of the group's requests
+    at_once = [a for a, ts in first.items() if ts == convicted]
+    # every member coordinated by then is flagged at that moment (one alert each)
+    assert len(at_once) >= 5
+    assert set(first) <= set(group.coordinated)
+    assert all(ts < T0 + 6 * 3600 for ts in first.values())  # none waited for its late request
