@@ -24,6 +24,7 @@ import pickle
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from detectors.records import Alert
@@ -101,6 +102,16 @@ def run_seed(
     return result, info
 
 
+def _kind_median(kind: str) -> Callable[[Evaluation, dict[str, object]], str]:
+    """Return a row function printing ``kind``'s median time to detect (minutes)."""
+
+    def cell(r: Evaluation, _info: dict[str, object]) -> str:
+        kr = r.kinds.get(kind)
+        return _fmt_minutes(kr.delay_quantile(0.5)) if kr is not None else "-"
+
+    return cell
+
+
 def _fmt_minutes(seconds: float | None) -> str:
     return "n/a" if seconds is None else f"{seconds / 60:.0f}"
 
@@ -161,6 +172,9 @@ def main() -> int:
         ("campaign members", lambda r, i: f"{i['campaign_member_recall']:.3f}"),
         ("linkage (flagged)", lambda r, i: f"{r.linkage:.3f}"),
     ]
+    for kind in kinds:
+        if all(kind not in r.kinds or r.kinds[kind].role == "attack" for _, r, _ in results):
+            rows.append((f"  {kind} TTD median", _kind_median(kind)))
     for name, fn in rows:
         print(f"{name:<28}" + "".join(f"{fn(r, i):>16}" for _, r, i in results))
     print(f"start: warm (detectors trained on seed {args.warm_seed})" if warm else "start: cold")

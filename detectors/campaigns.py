@@ -276,10 +276,14 @@ class CampaignLinker:
             return 0.0
         return type_w * math.log(n / df) / math.log(n)
 
-    def neighbours(self, account_id: str, keys: Iterable[str]) -> dict[str, float]:
+    def neighbours(
+        self, account_id: str, keys: Iterable[str], threshold: float | None = None
+    ) -> dict[str, float]:
         """Return linked accounts → summed weight of the keys they share (≥ threshold).
 
-        A pair is linked only if it shares an anchor key (``ANCHOR_TYPES``).
+        A pair is linked only if it shares an anchor key (``ANCHOR_TYPES``) that weighs
+        ``min_key_weight`` or more. ``threshold`` defaults to ``link_threshold``; a lower
+        one returns looser ties (``min_key_weight``: any one specific anchor key shared).
         """
         weights: dict[str, float] = {}
         anchored: set[str] = set()
@@ -293,7 +297,8 @@ class CampaignLinker:
                     weights[other] = weights.get(other, 0.0) + w
                     if anchor:
                         anchored.add(other)
-        return {a: w for a, w in weights.items() if w >= self.link_threshold and a in anchored}
+        bar = self.link_threshold if threshold is None else threshold
+        return {a: w for a, w in weights.items() if w >= bar and a in anchored}
 
     def evidence(
         self,

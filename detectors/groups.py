@@ -21,20 +21,25 @@ members, while people write their own prompts.
   that another member ran too, provided at least ``min_concentration`` of the
   template's users are in the group (a common phrasing, used all over the
   population, is nobody's script); the member that ran it first becomes one too;
+- bridges between groups of one operator (``reaches_out``, ``shares_script``): the
+  processor joins a coordinated member to another group when a template is a script of
+  both groups and the member shares with a coordinated member of the other a specific
+  key that is too loose to join them on its own (a network block);
 - per group, an ``AccountFeatures`` of every request its coordinated members sent
-  since they became coordinated (a benign account that shares a network block with a
-  campaign never becomes coordinated, so it adds nothing), which the processor scores
-  as if the group were one account, and whose verdict may flag the coordinated
-  members only.
+  (since they joined the group: each grouped account keeps its latest ``backfill``
+  requests, without prompts, until it becomes coordinated; a benign account that shares
+  a network block with a campaign never becomes coordinated, so it adds nothing), which
+  the processor scores as if the group were one account, and whose verdict may flag
+  the coordinated members only.
 
-Everything is bounded: templates counted overall, accounts in groups, group size and
-templates per group are capped, least recently active dropped first. Pure code: event
-time comes with the events.
+Everything is bounded: templates counted overall, accounts in groups, group size,
+templates per group and requests kept per account are capped, least recently active
+dropped first. Pure code: event time comes with the events.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from detectors.exceptions import ConfigError
 from detectors.features import AccountFeatures
@@ -99,6 +104,9 @@ class GroupPool:
         max_tracked_templates: templates whose users are counted overall.
         min_concentration: share of a template's users that must be in the group for
             its requests to count as coordinated.
+        backfill: requests a grouped account keeps (without prompts) until it becomes
+            coordinated; they are pooled then, so the group does not lose what its
+            members sent before their first shared template came round (0: none).
 
     """
 
@@ -109,11 +117,14 @@ class GroupPool:
         max_templates: int = 256,
         max_tracked_templates: int = 500_000,
         min_concentration: float = 0.1,
+        backfill: int = 8,
     ) -> None:
         if max_group < 2:
             raise ConfigError("max_group must be >= 2")
         if not 0.0 < min_concentration <= 1.0:
             raise ConfigError("min_concentration must be in (0, 1]")
+        if backfill < 0:
+            raise ConfigError("backfill must be >= 0")
         self.max_group = max_group
         self.max_accounts = max_accounts
         self.max_templates = max_templates
@@ -122,6 +133,9 @@ class GroupPool:
         self._parent: dict[str, str] = {}
         self._groups: OrderedDict[str, Group] = OrderedDict()  # root → group, LRU
         self._users: OrderedDict[int, int] = OrderedDict()  # template → accounts using it
+        self.backfill = backfill
+        # grouped accounts not yet coordinated → their latest requests (no prompts)
+        self._backlog: dict[str, deque[tuple[RequestEvent, PromptProfile | None]]] = {}
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -130,6 +144,11 @@ class GroupPool:
     def accounts(self) -> int:
         """Return how many accounts are in groups."""
         return len(self._parent)
+
+    @property
+    def kept(self) -> int:
+        """Return how many requests grouped accounts keep until they are coordinated."""
+        return sum(len(b) for b in self._backlog.values())
 
     def group_of(self, account_id: str) -> Group | None:
         """Return the account's group, if it is in one."""
@@ -147,11 +166,7 @@ class GroupPool:
         """
         template = profile.template if profile is not None else None
         if template is not None and first_use:
-            users = self._users
-            n = users.pop(template, 0) + 1
-            if n == 1 and len(users) >= self.max_tracked_templates:
-                users.popitem(last=False)
-            users[template] = n
+            self._count_user(template)
         if account_id not in self._parent:
             return
         root = self._find(account_id)
@@ -176,14 +191,75 @@ class GroupPool:
                     and entry.users >= 2
                     and entry.users >= self.min_concentration * overall
                 ):
-                    coordinated[account_id] = None
+                    self._coordinate(group, account_id)
                     first = entry.first
                     if first in self._parent and self._find(first) == root:
-                        coordinated[first] = None  # it ran the template first
-        if account_id in coordinated:
+                        self._coordinate(group, first)  # it ran the template first
+        self._pool(group, account_id, ev, profile)
+
+    def _count_user(self, template: int) -> None:
+        """Count one more account using ``template`` (bounded, least recently used dropped)."""
+        users = self._users
+        n = users.pop(template, 0) + 1
+        if n == 1 and len(users) >= self.max_tracked_templates:
+            users.popitem(last=False)
+        users[template] = n
+
+    def _pool(
+        self, group: Group, account_id: str, ev: RequestEvent, profile: PromptProfile | None
+    ) -> None:
+        """Pool a coordinated member's request; keep another member's for later (``backfill``)."""
+        if account_id in group.coordinated:
             if group.features is None:
                 group.features = AccountFeatures()
             group.features.update(ev, profile)
+        elif self.backfill > 0:
+            backlog = self._backlog.get(account_id)
+            if backlog is None:
+                backlog = self._backlog[account_id] = deque(maxlen=self.backfill)
+            backlog.append((_bare(ev), profile))
+
+    def _coordinate(self, group: Group, account_id: str) -> None:
+        """Make ``account_id`` a coordinated member; pool the requests it kept until now."""
+        if account_id in group.coordinated:
+            return
+        group.coordinated[account_id] = None
+        backlog = self._backlog.pop(account_id, None)
+        if backlog:
+            if group.features is None:
+                group.features = AccountFeatures()
+            for ev, profile in backlog:
+                group.features.update(ev, profile)
+
+    def reaches_out(self, account_id: str, template: int) -> bool:
+        """Whether a coordinated member's ``template`` is a script of its group used outside too.
+
+        A script of its group: at least two of its users are in the group.
+        """
+        group = self.group_of(account_id)
+        if group is None or account_id not in group.coordinated:
+            return False
+        entry = group.templates.get(template)
+        return entry is not None and 2 <= entry.users < self._users.get(template, 0)
+
+    def shares_script(self, a: str, b: str, template: int) -> bool:
+        """Whether ``template`` is a script of both ``a``'s group and ``b``'s, another group.
+
+        A script of each: at least two users in each group, ``b`` coordinated, and
+        together the two groups hold ``min_concentration`` of the template's users (a
+        common phrasing that turns up in two offices' groups is nobody's script).
+        """
+        group_a, group_b = self.group_of(a), self.group_of(b)
+        if group_a is None or group_b is None or group_a is group_b:
+            return False
+        mine, theirs = group_a.templates.get(template), group_b.templates.get(template)
+        if mine is None or theirs is None or b not in group_b.coordinated:
+            return False
+        overall = self._users.get(template, mine.users + theirs.users)
+        return (
+            min(mine.users, theirs.users) >= 2
+            and mine.users + theirs.users >= self.min_concentration * overall
+        )
 
     def join(self, a: str, b: str) -> None:
         """Put the linked accounts ``a`` and ``b`` in one group (the larger absorbs the smaller).
@@ -209,6 +285,7 @@ class GroupPool:
             _, old = self._groups.popitem(last=False)
             for member in old.members:
                 self._parent.pop(member, None)
+                self._backlog.pop(member, None)
         self._parent[account_id] = account_id
         group = self._groups[account_id] = Group()
         group.members.append(account_id)
@@ -260,4 +337,17 @@ class GroupPool:
         for root in stale:
             for member in self._groups.pop(root).members:
                 self._parent.pop(member, None)
+                self._backlog.pop(member, None)
         return len(stale)
+
+
+def _bare(ev: RequestEvent) -> RequestEvent:
+    """Return the fields of ``ev`` that ``AccountFeatures.update`` reads (no prompt, no keys)."""
+    return RequestEvent(
+        ts=ev.ts,
+        account_id=ev.account_id,
+        input_tokens=ev.input_tokens,
+        output_tokens=ev.output_tokens,
+        max_tokens=ev.max_tokens,
+        account_created_ts=ev.account_created_ts,
+    )

@@ -45,11 +45,16 @@ class KindResult:
     role: str
     accounts: int = 0
     flagged: int = 0
+    delays: list[float] = field(default_factory=list)  # time to detect, attack accounts
 
     @property
     def rate(self) -> float:
         """Flagged share: recall for attack kinds, false-positive rate for benign ones."""
         return self.flagged / self.accounts if self.accounts else 0.0
+
+    def delay_quantile(self, q: float) -> float | None:
+        """Return the ``q`` quantile of this kind's time-to-detect (seconds), None if none."""
+        return _quantile(self.delays, q)
 
 
 @dataclass(slots=True)
@@ -90,10 +95,15 @@ class Evaluation:
 
     def delay_quantile(self, q: float) -> float | None:
         """Return the ``q`` quantile of time-to-detect (seconds), None if nothing detected."""
-        if not self.detect_delays:
-            return None
-        d = sorted(self.detect_delays)
-        return d[min(len(d) - 1, int(q * len(d)))]
+        return _quantile(self.detect_delays, q)
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    """Return the ``q`` quantile of ``values`` (the lower one; None if empty)."""
+    if not values:
+        return None
+    d = sorted(values)
+    return d[min(len(d) - 1, int(q * len(d)))]
 
 
 def evaluate(alerts: Iterable[Alert], labels: Mapping[str, LabelLike]) -> Evaluation:
@@ -113,7 +123,9 @@ def evaluate(alerts: Iterable[Alert], labels: Mapping[str, LabelLike]) -> Evalua
             continue
         kr.flagged += 1
         if label.role == "attack" and label.attack_start_ts is not None:
-            ev.detect_delays.append(max(0.0, first.ts - label.attack_start_ts))
+            delay = max(0.0, first.ts - label.attack_start_ts)
+            ev.detect_delays.append(delay)
+            kr.delays.append(delay)
         if label.campaign_id is not None:
             ev.campaign_flagged += 1
             fellows = related[account_id]

@@ -28,7 +28,7 @@ from detectors.exceptions import ConfigError
 from detectors.groups import Group, GroupPool
 from detectors.models import Detector, distill_detector, volume_detector
 from detectors.policy import PolicyConfig, decide
-from detectors.prompts import ProfileCache
+from detectors.prompts import ProfileCache, PromptProfile
 from detectors.records import Alert, RequestEvent
 from stream.population import PopulationEntry, PopulationFeed
 from stream.scoreboard import ScoreBoard
@@ -236,16 +236,7 @@ class Processor:
         profile = self.prompts.analyse(ev.prompt) if ev.prompt else None
         state.features.update(ev, profile)
         if self.linker is not None:
-            template = profile.template if profile is not None else None
-            new_keys = state.links.observe(linkage_keys(ev), template)
-            if new_keys:
-                self.linker.record(ev.account_id, new_keys)
-            if self.groups is not None:
-                if any(k.startswith(_ANCHOR_PREFIXES) for k in new_keys):
-                    for other in self.linker.neighbours(ev.account_id, state.links.keys):
-                        self.groups.join(ev.account_id, other)
-                first_use = template is not None and state.links.uses(template) == 1
-                self.groups.observe(ev.account_id, ev, profile, first_use)
+            self._observe_links(ev, state, profile)
         state.since_scored += 1
         if late or state.features.events < cfg.min_account_events:
             return []
@@ -254,6 +245,45 @@ class Processor:
         ):
             return []
         return self._judge(ev.account_id, state, ev.ts)
+
+    def _observe_links(
+        self, ev: RequestEvent, state: AccountState, profile: PromptProfile | None
+    ) -> None:
+        """Record the request's linkage keys; join, pool and bridge coordinated groups."""
+        linker, groups = self.linker, self.groups
+        assert linker is not None  # only called with linkage on
+        template = profile.template if profile is not None else None
+        new_keys = state.links.observe(linkage_keys(ev), template)
+        if new_keys:
+            linker.record(ev.account_id, new_keys)
+        if groups is None:
+            return
+        if any(k.startswith(_ANCHOR_PREFIXES) for k in new_keys):
+            for other in linker.neighbours(ev.account_id, state.links.keys):
+                groups.join(ev.account_id, other)
+        first_use = template is not None and state.links.uses(template) == 1
+        groups.observe(ev.account_id, ev, profile, first_use)
+        if first_use and template is not None:
+            self._bridge(ev.account_id, state, template)
+
+    def _bridge(self, account_id: str, state: AccountState, template: int) -> None:
+        """Join the groups of one operator that narrow keys alone left apart.
+
+        A campaign spread over several cards forms one group per card; its members
+        share network blocks too, but a block alone (an office's, a campus's) is too
+        loose a tie to group accounts by. It is not when both sides run the same
+        script: a coordinated member that first runs a template which coordinated
+        members of another group ran too, and shares a specific anchor key (one weighing
+        ``min_key_weight``) with one of them, joins that group. Looked up only while the
+        template has users outside the member's group, so seldom.
+        """
+        groups, linker = self.groups, self.linker
+        assert groups is not None and linker is not None  # only called with groups on
+        if not groups.reaches_out(account_id, template):
+            return
+        for other in linker.neighbours(account_id, state.links.keys, linker.min_key_weight):
+            if groups.shares_script(account_id, other, template):
+                groups.join(account_id, other)
 
     def _judge(self, account_id: str, state: AccountState, now: float) -> list[Alert]:
         """Score the account, then the other members of any group its scoring convicted."""

@@ -91,6 +91,24 @@ def test_links_need_an_anchor_and_enough_weight():
     assert linked["b"] == pytest.approx(linker.key_weight("pay:p") + linker.key_weight("tpl:1"))
 
 
+def test_a_lower_threshold_returns_looser_ties_but_still_needs_a_specific_anchor():
+    linker, idx = _linker_with_population()
+    for a in ("a", "b"):
+        idx.add("net:10.0.0", a)  # one block: 0.5 x idf, under the link threshold
+    for a in ("a", "c"):
+        idx.add("ua:x", a)  # 0.3 x idf: heavier than min_key_weight, but no anchor
+    net = linker.key_weight("net:10.0.0")
+    assert linker.min_key_weight <= net < linker.link_threshold
+    assert linker.neighbours("a", ["net:10.0.0", "ua:x"]) == {}
+    loose = linker.neighbours("a", ["net:10.0.0", "ua:x"], linker.min_key_weight)
+    assert loose == {"b": pytest.approx(net)}
+    for i in range(400):
+        idx.add("net:10.9.9", f"filler{i}")  # a block of 400 of 1000: generic
+    idx.add("net:10.9.9", "a")
+    assert linker.key_weight("net:10.9.9") < linker.min_key_weight
+    assert "filler0" not in linker.neighbours("a", ["net:10.9.9"], 0.0)
+
+
 def test_binomial_cdf_hand_computed():
     assert binomial_cdf(0, 3, 0.5) == pytest.approx(0.125)
     assert binomial_cdf(1, 3, 0.5) == pytest.approx(0.5)

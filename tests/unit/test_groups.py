@@ -50,7 +50,7 @@ def test_linked_accounts_form_one_group_and_chains_join():
 
 
 def test_requests_are_pooled_once_two_members_used_the_template():
-    d = _Driver(GroupPool())
+    d = _Driver(GroupPool(backfill=0))  # no backlog (see the backfill test)
     d.pool.join("a", "b")
     d.pool.join("a", "c")
     d.send("a", 7)  # first use of 7 in the group: nobody coordinated yet
@@ -71,7 +71,7 @@ def test_requests_are_pooled_once_two_members_used_the_template():
 
 
 def test_a_common_phrasing_used_outside_the_group_is_not_coordinated():
-    d = _Driver(GroupPool(min_concentration=0.5))
+    d = _Driver(GroupPool(min_concentration=0.5, backfill=0))
     d.pool.join("a", "b")
     for i in range(3):  # three strangers use template 9 too
         d.send(f"s{i}", 9)
@@ -87,7 +87,7 @@ def test_a_common_phrasing_used_outside_the_group_is_not_coordinated():
 
 
 def test_merging_groups_keeps_members_templates_and_the_fuller_pooled_state():
-    d = _Driver(GroupPool())
+    d = _Driver(GroupPool(backfill=0))  # no backlog (see the backfill test)
     d.pool.join("a", "b")
     for name in "ab":
         d.send(name, 1)  # a then b: b coordinated, pooled from its request on
@@ -129,12 +129,76 @@ def test_pool_pickles_and_rejects_bad_settings():
     d = _Driver(GroupPool())
     d.pool.join("a", "b")
     for name in "aba":
-        d.send(name, 3)
-    assert d.pool.group_of("a").pooled == 2
+        d.send(name, 3)  # a's first request is pooled once b made it coordinated
+    d.pool.join("a", "c")
+    d.send("c", 4)  # kept until c is coordinated
+    assert d.pool.group_of("a").pooled == 3
+    assert d.pool.kept == 1
     restored = pickle.loads(pickle.dumps(d.pool))
-    assert restored.group_of("b").pooled == 2
-    assert sorted(restored.group_of("b").members) == ["a", "b"]
+    assert restored.group_of("b").pooled == 3
+    assert restored.kept == 1
+    assert sorted(restored.group_of("b").members) == ["a", "b", "c"]
     with pytest.raises(ConfigError):
         GroupPool(max_group=1)
     with pytest.raises(ConfigError):
         GroupPool(min_concentration=0.0)
+    with pytest.raises(ConfigError):
+        GroupPool(backfill=-1)
+
+
+def test_a_coordinated_member_may_bridge_to_another_group_running_its_template():
+    d = _Driver(GroupPool())
+    d.pool.join("a", "b")  # one card
+    d.pool.join("c", "e")  # another card
+    d.pool.join("x", "y")  # a third
+    d.send("a", 5)
+    d.send("b", 5)  # a and b coordinated on 5
+    assert not d.pool.reaches_out("a", 5)  # nobody outside their group ran 5
+    d.send("c", 5)
+    d.send("e", 5)  # c and e too, in their own group
+    assert d.pool.reaches_out("c", 5)  # 4 users of 5, 2 of them in c's group
+    assert not d.pool.reaches_out("c", 6)  # c's group never ran 6
+    assert d.pool.shares_script("c", "a", 5)
+    assert not d.pool.shares_script("c", "e", 5)  # the same group
+    assert not d.pool.shares_script("c", "a", 6)  # a's group never ran 6
+    d.send("x", 5)  # x ran 5 but nobody else in its group did: not coordinated
+    assert not d.pool.shares_script("c", "x", 5)
+    assert not d.pool.reaches_out("x", 5)
+    assert not d.pool.shares_script("c", "stranger", 5)  # in no group
+    for i in range(40):
+        d.send(f"s{i}", 7)  # a common phrasing: 40 strangers use it
+    for name in "abce":
+        d.send(name, 7)  # two users in each group, 4 of 44 overall: under 10 %
+    assert not d.pool.shares_script("c", "a", 7)
+    d.pool.join("c", "f")
+    d.send("f", 8)
+    d.send("c", 8)
+    d.send("a", 8)  # 8: two users in c's group, one in a's
+    assert not d.pool.shares_script("c", "a", 8)
+    assert not d.pool.shares_script("a", "c", 8)
+    d.pool.join("c", "a")
+    group = d.pool.group_of("a")
+    assert group is d.pool.group_of("e")
+    assert set(group.coordinated) == {"a", "b", "c", "e"}
+    assert d.pool.reaches_out("a", 5)  # x, in another group, ran 5 too
+
+
+def test_backfill_pools_what_a_member_sent_before_it_was_coordinated():
+    d = _Driver(GroupPool(backfill=2))
+    d.pool.join("a", "b")
+    for template in (1, 2, 3):
+        d.send("a", template)  # a keeps its latest two
+    d.send("b", 9)
+    group = d.pool.group_of("a")
+    assert group is not None
+    assert group.pooled == 0
+    assert d.pool.kept == 3
+    d.send("b", 3)  # b runs a's template: both coordinated
+    assert group.pooled == 4  # a's 2 and 3, b's 9, and this request
+    assert d.pool.kept == 0
+    d.pool.join("a", "c")
+    d.send("c", None)
+    assert d.pool.kept == 1
+    d.pool.evict_idle(d.t + 10.0, 1.0)  # the group goes idle: its backlog goes with it
+    assert d.pool.kept == 0
+    assert d.pool.group_of("c") is None

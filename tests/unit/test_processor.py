@@ -350,3 +350,41 @@ def test_a_convicted_group_flags_its_coordinated_members_at_once():
     assert len(at_once) >= 5
     assert set(first) <= set(group.coordinated)
     assert all(ts < T0 + 6 * 3600 for ts in first.values())  # none waited for its late request
+
+
+def test_groups_of_one_script_on_several_cards_are_bridged_by_a_shared_block():
+    """A campaign over two cards and two network blocks becomes one group; an office does not."""
+    from detectors.prompts import analyse_prompt
+
+    rng = random.Random(11)
+    own = [f"please check the {w} of my {v} for typos" for w, v in zip(
+        ["intro", "methods", "budget", "summary", "appendix", "outline", "abstract", "closing"],
+        ["essay", "thesis", "memo", "report", "letter", "grant", "paper", "speech"],
+        strict=True,
+    )]  # fmt: skip
+    assert len({analyse_prompt(p).template for p in own}) == 8
+    # cards alternate (a % 2), blocks hold four accounts each (a // 4): each card's
+    # group has two accounts in each block, and the office shares both blocks
+    hydra = _quiet_group("h", ["card-h1", "card-h2"], lambda a: HARVEST_PROMPTS[:4], rng)
+    office = _quiet_group("o", ["card-o1", "card-o2"], lambda a: [own[a]], rng)
+    others = [
+        RequestEvent(
+            ts=T0 - 60 + a * 0.1, account_id=f"u{a}", request_id=f"u{a}",
+            prompt=BENIGN_PROMPTS[a % 5], payment_fingerprint=f"card-{a}",
+        )
+        for a in range(120)
+    ]  # fmt: skip
+    p = Processor(ProcessorConfig(population_warmup_s=0), [_PooledVolumeDetector()])
+    for ev in sorted(others + hydra + office, key=lambda e: e.ts):
+        p.process(ev)
+    linker = p.linker
+    assert linker is not None
+    block = linker.key_weight("net:10.9.0")
+    assert linker.min_key_weight <= block < linker.link_threshold  # too loose on its own
+    group = p.groups.group_of("h0")
+    assert group is not None
+    assert group is p.groups.group_of("h1")  # the two cards' groups are one
+    assert sorted(group.members) == sorted(f"h{a}" for a in range(8))
+    assert len(group.coordinated) >= 6
+    offices = {id(p.groups.group_of(f"o{a}")) for a in range(8)}
+    assert len(offices) == 2  # one per card: people writing their own prompts stay apart
