@@ -45,6 +45,11 @@ from detectors.exceptions import ConfigError
 from detectors.features import AccountFeatures
 from detectors.prompts import PromptProfile
 from detectors.records import RequestEvent
+from detectors.windows import DAY
+
+#: A request kept until its account is coordinated: what ``AccountFeatures.update`` reads
+#: (time, input, output and max tokens, account creation time, prompt profile).
+_Kept = tuple[float, int | None, int | None, int | None, float | None, PromptProfile | None]
 
 
 class _Template:
@@ -134,8 +139,8 @@ class GroupPool:
         self._groups: OrderedDict[str, Group] = OrderedDict()  # root → group, LRU
         self._users: OrderedDict[int, int] = OrderedDict()  # template → accounts using it
         self.backfill = backfill
-        # grouped accounts not yet coordinated → their latest requests (no prompts)
-        self._backlog: dict[str, deque[tuple[RequestEvent, PromptProfile | None]]] = {}
+        # grouped accounts not yet coordinated → their latest requests (``_Kept``)
+        self._backlog: dict[str, deque[_Kept]] = {}
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -191,10 +196,10 @@ class GroupPool:
                     and entry.users >= 2
                     and entry.users >= self.min_concentration * overall
                 ):
-                    self._coordinate(group, account_id)
+                    self._coordinate(group, account_id, ev.ts)
                     first = entry.first
                     if first in self._parent and self._find(first) == root:
-                        self._coordinate(group, first)  # it ran the template first
+                        self._coordinate(group, first, ev.ts)  # it ran the template first
         self._pool(group, account_id, ev, profile)
 
     def _count_user(self, template: int) -> None:
@@ -217,19 +222,36 @@ class GroupPool:
             backlog = self._backlog.get(account_id)
             if backlog is None:
                 backlog = self._backlog[account_id] = deque(maxlen=self.backfill)
-            backlog.append((_bare(ev), profile))
+            created = ev.account_created_ts
+            backlog.append(
+                (ev.ts, ev.input_tokens, ev.output_tokens, ev.max_tokens, created, profile)
+            )
 
-    def _coordinate(self, group: Group, account_id: str) -> None:
-        """Make ``account_id`` a coordinated member; pool the requests it kept until now."""
+    def _coordinate(self, group: Group, account_id: str, now: float) -> None:
+        """Make ``account_id`` a coordinated member; pool the requests it kept in the last day.
+
+        The kept requests are older than what the group pooled already; the features'
+        windows place them by their own time (their order-based parts, such as area
+        switches, take them as the newest).
+        """
         if account_id in group.coordinated:
             return
         group.coordinated[account_id] = None
         backlog = self._backlog.pop(account_id, None)
-        if backlog:
+        for ts, tin, tout, maxtok, created, profile in backlog or ():
+            if now - ts >= DAY:
+                continue  # outside every window the pooled features keep
             if group.features is None:
                 group.features = AccountFeatures()
-            for ev, profile in backlog:
-                group.features.update(ev, profile)
+            ev = RequestEvent(
+                ts=ts,
+                account_id=account_id,
+                input_tokens=tin,
+                output_tokens=tout,
+                max_tokens=maxtok,
+                account_created_ts=created,
+            )
+            group.features.update(ev, profile)
 
     def reaches_out(self, account_id: str, template: int) -> bool:
         """Whether a coordinated member's ``template`` is a script of its group used outside too.
@@ -280,7 +302,9 @@ class GroupPool:
     def _add(self, account_id: str) -> str:
         """Make ``account_id`` a group of its own if it is in none; return its root."""
         if account_id in self._parent:
-            return self._find(account_id)
+            root = self._find(account_id)
+            self._groups.move_to_end(root)  # now the newest: not the one dropped for room
+            return root
         while len(self._parent) >= self.max_accounts and self._groups:
             _, old = self._groups.popitem(last=False)
             for member in old.members:
@@ -306,6 +330,8 @@ class GroupPool:
         # ``b`` first, then ``a`` (``b``'s group is then the newest, never the one dropped).
         self._add(b)
         ra = self._add(a)
+        if b not in parent:  # dropped to make room after all (a pool of one group)
+            return
         rb = self._find(b)
         if ra == rb:
             return
@@ -339,15 +365,3 @@ class GroupPool:
                 self._parent.pop(member, None)
                 self._backlog.pop(member, None)
         return len(stale)
-
-
-def _bare(ev: RequestEvent) -> RequestEvent:
-    """Return the fields of ``ev`` that ``AccountFeatures.update`` reads (no prompt, no keys)."""
-    return RequestEvent(
-        ts=ev.ts,
-        account_id=ev.account_id,
-        input_tokens=ev.input_tokens,
-        output_tokens=ev.output_tokens,
-        max_tokens=ev.max_tokens,
-        account_created_ts=ev.account_created_ts,
-    )

@@ -99,7 +99,7 @@ class Evaluation:
 
 
 def _quantile(values: list[float], q: float) -> float | None:
-    """Return the ``q`` quantile of ``values`` (the lower one; None if empty)."""
+    """Return the ``q`` quantile of ``values``: ``sorted(values)[int(q * n)]`` (None if empty)."""
     if not values:
         return None
     d = sorted(values)

@@ -272,10 +272,11 @@ class Processor:
         A campaign spread over several cards forms one group per card; its members
         share network blocks too, but a block alone (an office's, a campus's) is too
         loose a tie to group accounts by. It is not when both sides run the same
-        script: a coordinated member that first runs a template which coordinated
-        members of another group ran too, and shares a specific anchor key (one weighing
-        ``min_key_weight``) with one of them, joins that group. Looked up only while the
-        template has users outside the member's group, so seldom.
+        script: a coordinated member that first runs a template which is a script of
+        its own group and of another group (``GroupPool.shares_script``), and shares a
+        specific anchor key (one weighing ``min_key_weight``) with a coordinated member
+        of that other group, joins it. Looked up only while the template is a script of
+        the member's group with users outside it, so seldom.
         """
         groups, linker = self.groups, self.linker
         assert groups is not None and linker is not None  # only called with groups on
@@ -289,8 +290,12 @@ class Processor:
         """Score the account, then the other members of any group its scoring convicted."""
         alert = self._score(account_id, state, now)
         alerts = [alert] if alert is not None else []
+        swept: set[int] = set()
         while self._convicted:
-            alerts += self._sweep(self._convicted.pop(), account_id, now)
+            group = self._convicted.pop()
+            if id(group) not in swept:  # a member's scoring may convict its group again
+                swept.add(id(group))
+                alerts += self._sweep(group, account_id, now)
         return alerts
 
     def _sweep(self, group: Group, judged: str, now: float) -> list[Alert]:

@@ -202,3 +202,26 @@ def test_backfill_pools_what_a_member_sent_before_it_was_coordinated():
     d.pool.evict_idle(d.t + 10.0, 1.0)  # the group goes idle: its backlog goes with it
     assert d.pool.kept == 0
     assert d.pool.group_of("c") is None
+
+
+def test_joining_into_a_full_pool_keeps_the_groups_being_joined():
+    pool = GroupPool(max_accounts=4)
+    pool.join("b", "b2")
+    pool.join("c", "c2")  # the pool is full; b's group is the least recently active
+    pool.join("a", "b")  # room for a is made by dropping c's group, not b's
+    group = pool.group_of("a")
+    assert group is not None
+    assert sorted(group.members) == ["a", "b", "b2"]
+    assert pool.group_of("c") is None
+
+
+def test_backfill_skips_requests_older_than_a_day():
+    d = _Driver(GroupPool())
+    d.pool.join("a", "b")
+    d.send("a", 1)
+    d.t += 2 * 86400.0  # two days later
+    d.send("a", 2)
+    d.send("b", 2)  # both coordinated: a's request of two days ago is not pooled
+    group = d.pool.group_of("a")
+    assert group is not None
+    assert group.pooled == 2  # a's latest and b's

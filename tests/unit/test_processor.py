@@ -388,3 +388,32 @@ def test_groups_of_one_script_on_several_cards_are_bridged_by_a_shared_block():
     assert len(group.coordinated) >= 6
     offices = {id(p.groups.group_of(f"o{a}")) for a in range(8)}
     assert len(offices) == 2  # one per card: people writing their own prompts stay apart
+
+
+def test_a_sweep_that_flags_nobody_ends():
+    """With no rule on the group's verdict and rescoring allowed every time, a sweep still ends.
+
+    Each member scored in a sweep rescores its group, which convicts it again; the
+    group is swept once per event.
+    """
+    rng = random.Random(7)
+    hydra = _quiet_group("h", ["card-h"], lambda a: HARVEST_PROMPTS[:4], rng)
+    others = [
+        RequestEvent(
+            ts=T0 - 60 + a * 0.1, account_id=f"u{a}", request_id=f"u{a}",
+            prompt=BENIGN_PROMPTS[a % 5], payment_fingerprint=f"card-{a}",
+        )
+        for a in range(120)
+    ]  # fmt: skip
+    cfg = ProcessorConfig(
+        population_warmup_s=0,
+        group_recheck_s=0.0,
+        policy=PolicyConfig(rules=(("distill",),)),  # the group's verdict flags nobody
+    )
+    det = _PooledVolumeDetector()
+    p = Processor(cfg, [det])
+    alerts = [a for ev in sorted(others + hydra, key=lambda e: e.ts) for a in p.process(ev)]
+    assert not [a for a in alerts if a.flagged]
+    group = p.groups.group_of("h0")
+    assert group is not None and group.score == 1.0  # convicted, again and again
+    assert det.scored < 20 * len(hydra)  # each event swept the group at most once

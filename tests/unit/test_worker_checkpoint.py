@@ -443,3 +443,48 @@ def test_rejoin_watch_off_and_no_partitions_to_take() -> None:
         clock[0] = t
         worker._watch_assignment()
     assert consumer.unsubscribes == 0
+
+
+def test_an_account_flagged_during_anothers_event_is_checkpointed() -> None:
+    """A group member flagged while another member's event is handled has its state saved."""
+    from detectors.records import Alert
+
+    broker = Broker.simulated()
+    events = sorted(
+        (ev.ts, ev.account_id)
+        for log in broker.logs.values()
+        for rec in log
+        if not isinstance(ev := parse_event(rec.value), BadRecord)
+    )
+    last = {account: ts for ts, account in events}
+    victim = min(last, key=lambda a: (last[a], a))  # the account that goes quiet first
+    trigger = next((ts, a) for ts, a in events if ts > last[victim] + 60 and a != victim)
+
+    class Sweeping(Processor):
+        """Flags ``victim`` when ``trigger`` comes in, as a group's conviction would."""
+
+        def process(self, ev: Any) -> list[Alert]:
+            alerts = super().process(ev)
+            if (ev.ts, ev.account_id) == trigger:
+                state = self.store.peek(victim)
+                assert state is not None
+                state.last_scored = 4242.0
+                alerts.append(
+                    Alert("x", ev.ts, victim, "warning", "review", 1.0, ("campaign",), ())
+                )
+            return alerts
+
+    snapshots = Snapshots()
+    stop = threading.Event()
+    worker, consumer = make_worker(broker, snapshots, stop)
+    worker.processor = Sweeping(ProcessorConfig(late_tolerance_s=LATE_TOLERANCE_S))
+    consumer.hooks = {1: lambda: consumer.rebalance(range(PARTITIONS))}
+    worker.run(stop)
+    saved = [
+        decode_state(blob)
+        for h in snapshots.hashes.values()
+        for a, blob in h.items()
+        if a == victim
+    ]
+    assert len(saved) == 1 and saved[0] is not None
+    assert saved[0][1].last_scored == 4242.0
