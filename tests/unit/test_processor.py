@@ -263,25 +263,37 @@ def _quiet_group(prefix, cards, prompts_of, rng):
     return events
 
 
-def test_a_coordinated_group_of_quiet_accounts_is_judged_as_one_account():
+def _own_prompts(middle):
+    """Eight office prompts, each person's own (eight distinct templates)."""
     from detectors.prompts import analyse_prompt
 
-    rng = random.Random(5)
-    own = [f"please check the {w} section of my {v} for typos" for w, v in zip(
+    own = [f"please check the {w} {middle}{v} for typos" for w, v in zip(
         ["intro", "methods", "budget", "summary", "appendix", "outline", "abstract", "closing"],
         ["essay", "thesis", "memo", "report", "letter", "grant", "paper", "speech"],
         strict=True,
     )]  # fmt: skip
     assert len({analyse_prompt(p).template for p in own}) == 8  # each writes their own
-    hydra = _quiet_group("h", ["card-h"], lambda a: HARVEST_PROMPTS[:4], rng)
-    office = _quiet_group("o", ["card-office"], lambda a: [own[a] + " step by step"], rng)
-    others = [  # 120 unrelated accounts, so that the linker can weigh keys
+    return own
+
+
+def _strangers():
+    """120 unrelated accounts, one request each, so that the linker can weigh keys."""
+    return [
         RequestEvent(
             ts=T0 - 60 + a * 0.1, account_id=f"u{a}", request_id=f"u{a}",
             prompt=BENIGN_PROMPTS[a % 5], payment_fingerprint=f"card-{a}",
         )
         for a in range(120)
     ]  # fmt: skip
+
+
+def test_a_coordinated_group_of_quiet_accounts_is_judged_as_one_account():
+
+    rng = random.Random(5)
+    own = _own_prompts("section of my ")
+    hydra = _quiet_group("h", ["card-h"], lambda a: HARVEST_PROMPTS[:4], rng)
+    office = _quiet_group("o", ["card-office"], lambda a: [own[a] + " step by step"], rng)
+    others = _strangers()
     det = _PooledVolumeDetector()
     cfg = ProcessorConfig(population_warmup_s=0)
     p = Processor(cfg, [det])
@@ -328,13 +340,7 @@ def test_a_convicted_group_flags_its_coordinated_members_at_once():
         )
         for a in range(8)
     ]  # fmt: skip
-    others = [
-        RequestEvent(
-            ts=T0 - 60 + a * 0.1, account_id=f"u{a}", request_id=f"u{a}",
-            prompt=BENIGN_PROMPTS[a % 5], payment_fingerprint=f"card-{a}",
-        )
-        for a in range(120)
-    ]  # fmt: skip
+    others = _strangers()
     p = Processor(ProcessorConfig(population_warmup_s=0), [_PooledVolumeDetector()])
     first: dict[str, float] = {}
     for ev in sorted(others + hydra, key=lambda e: e.ts):
@@ -354,26 +360,14 @@ def test_a_convicted_group_flags_its_coordinated_members_at_once():
 
 def test_groups_of_one_script_on_several_cards_are_bridged_by_a_shared_block():
     """A campaign over two cards and two network blocks becomes one group; an office does not."""
-    from detectors.prompts import analyse_prompt
 
     rng = random.Random(11)
-    own = [f"please check the {w} of my {v} for typos" for w, v in zip(
-        ["intro", "methods", "budget", "summary", "appendix", "outline", "abstract", "closing"],
-        ["essay", "thesis", "memo", "report", "letter", "grant", "paper", "speech"],
-        strict=True,
-    )]  # fmt: skip
-    assert len({analyse_prompt(p).template for p in own}) == 8
+    own = _own_prompts("of my ")
     # cards alternate (a % 2), blocks hold four accounts each (a // 4): each card's
     # group has two accounts in each block, and the office shares both blocks
     hydra = _quiet_group("h", ["card-h1", "card-h2"], lambda a: HARVEST_PROMPTS[:4], rng)
     office = _quiet_group("o", ["card-o1", "card-o2"], lambda a: [own[a]], rng)
-    others = [
-        RequestEvent(
-            ts=T0 - 60 + a * 0.1, account_id=f"u{a}", request_id=f"u{a}",
-            prompt=BENIGN_PROMPTS[a % 5], payment_fingerprint=f"card-{a}",
-        )
-        for a in range(120)
-    ]  # fmt: skip
+    others = _strangers()
     p = Processor(ProcessorConfig(population_warmup_s=0), [_PooledVolumeDetector()])
     for ev in sorted(others + hydra + office, key=lambda e: e.ts):
         p.process(ev)
@@ -398,13 +392,7 @@ def test_a_sweep_that_flags_nobody_ends():
     """
     rng = random.Random(7)
     hydra = _quiet_group("h", ["card-h"], lambda a: HARVEST_PROMPTS[:4], rng)
-    others = [
-        RequestEvent(
-            ts=T0 - 60 + a * 0.1, account_id=f"u{a}", request_id=f"u{a}",
-            prompt=BENIGN_PROMPTS[a % 5], payment_fingerprint=f"card-{a}",
-        )
-        for a in range(120)
-    ]  # fmt: skip
+    others = _strangers()
     cfg = ProcessorConfig(
         population_warmup_s=0,
         group_recheck_s=0.0,
