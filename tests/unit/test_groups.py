@@ -225,3 +225,25 @@ def test_backfill_skips_requests_older_than_a_day():
     group = d.pool.group_of("a")
     assert group is not None
     assert group.pooled == 2  # a's latest and b's
+
+
+def test_a_bridge_goes_through_a_coordinated_member_only():
+    d = _Driver(GroupPool())
+    d.pool.join("a", "a2")
+    d.pool.join("b", "b2")
+    d.pool.join("b", "b3")
+    for name in ("a", "a2", "b2", "b3"):
+        d.send(name, 5)  # a script of both groups; b itself never ran anything
+    assert d.pool.shares_script("a", "b2", 5)
+    assert not d.pool.shares_script("a", "b", 5)  # b shares the card, not the script
+
+
+def test_kept_requests_go_with_a_group_dropped_for_room():
+    d = _Driver(GroupPool(max_accounts=4))
+    d.pool.join("a", "b")
+    d.send("a", 1)
+    assert d.pool.kept == 1
+    d.pool.join("c", "d")
+    d.pool.join("e", "f")  # the pool is full: a's group, the least recently active, goes
+    assert d.pool.group_of("a") is None
+    assert d.pool.kept == 0
