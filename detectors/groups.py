@@ -86,6 +86,12 @@ class Group:
         self.score: float | None = None  # latest verdict on the pooled features
         self.scored_at = float("-inf")
 
+    def pool(self, ev: RequestEvent, profile: PromptProfile | None) -> None:
+        """Fold one coordinated request into the group's pooled features."""
+        if self.features is None:
+            self.features = AccountFeatures()
+        self.features.update(ev, profile)
+
     @property
     def pooled(self) -> int:
         """Return how many requests of coordinated members the group pooled."""
@@ -215,9 +221,7 @@ class GroupPool:
     ) -> None:
         """Pool a coordinated member's request; keep another member's for later (``backfill``)."""
         if account_id in group.coordinated:
-            if group.features is None:
-                group.features = AccountFeatures()
-            group.features.update(ev, profile)
+            group.pool(ev, profile)
         elif self.backfill > 0:
             backlog = self._backlog.get(account_id)
             if backlog is None:
@@ -241,8 +245,6 @@ class GroupPool:
         for ts, tin, tout, maxtok, created, profile in backlog or ():
             if now - ts >= DAY:
                 continue  # outside every window the pooled features keep
-            if group.features is None:
-                group.features = AccountFeatures()
             ev = RequestEvent(
                 ts=ts,
                 account_id=account_id,
@@ -251,7 +253,7 @@ class GroupPool:
                 max_tokens=maxtok,
                 account_created_ts=created,
             )
-            group.features.update(ev, profile)
+            group.pool(ev, profile)
 
     def reaches_out(self, account_id: str, template: int) -> bool:
         """Whether a coordinated member's ``template`` is a script of its group used outside too.
@@ -306,10 +308,7 @@ class GroupPool:
             self._groups.move_to_end(root)  # now the newest: not the one dropped for room
             return root
         while len(self._parent) >= self.max_accounts and self._groups:
-            _, old = self._groups.popitem(last=False)
-            for member in old.members:
-                self._parent.pop(member, None)
-                self._backlog.pop(member, None)
+            self._forget(self._groups.popitem(last=False)[1])
         self._parent[account_id] = account_id
         group = self._groups[account_id] = Group()
         group.members.append(account_id)
@@ -361,7 +360,11 @@ class GroupPool:
         """Drop groups idle for ``idle_ttl_s`` of event time; return how many."""
         stale = [root for root, g in self._groups.items() if now - g.last_ts > idle_ttl_s]
         for root in stale:
-            for member in self._groups.pop(root).members:
-                self._parent.pop(member, None)
-                self._backlog.pop(member, None)
+            self._forget(self._groups.pop(root))
         return len(stale)
+
+    def _forget(self, group: Group) -> None:
+        """Forget the members of a group just dropped (their place and what they kept)."""
+        for member in group.members:
+            self._parent.pop(member, None)
+            self._backlog.pop(member, None)

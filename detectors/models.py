@@ -280,6 +280,15 @@ class Calibrator:
         self._since_fit = self.refit_every
 
 
+def floor_of(detector: object) -> tuple[float, float]:
+    """Return a detector's ``(min_raw, floor_cap)``; ``(0.0, 1.0)`` for one without a floor.
+
+    The ``Detector`` protocol does not require a floor: detectors other than the shipped
+    ones may have none.
+    """
+    return float(getattr(detector, "min_raw", 0.0)), float(getattr(detector, "floor_cap", 1.0))
+
+
 def gated(calibrated: float, raw: float, min_raw: float, cap: float) -> float:
     """Return ``calibrated``, capped at ``cap`` while ``raw`` is under ``min_raw``.
 

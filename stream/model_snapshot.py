@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import redis
 
-from detectors.models import Detector
+from detectors.models import Detector, floor_of
 from stream.exceptions import SnapshotError
 
 _VERSION = 3  # 3: detectors carry a raw-score floor (min_raw, floor_cap)
@@ -45,13 +45,7 @@ def _signature(detectors: Sequence[Detector]) -> list[tuple[str, str, float, flo
     The floor is configuration the restored models would otherwise carry over silently.
     """
     return [
-        (
-            d.name,
-            f"{type(d).__module__}.{type(d).__qualname__}",
-            float(getattr(d, "min_raw", 0.0)),  # optional: not every detector has a floor
-            float(getattr(d, "floor_cap", 1.0)),
-        )
-        for d in detectors
+        (d.name, f"{type(d).__module__}.{type(d).__qualname__}", *floor_of(d)) for d in detectors
     ]
 
 

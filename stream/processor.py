@@ -26,7 +26,7 @@ from detectors.campaigns import (
 )
 from detectors.exceptions import ConfigError
 from detectors.groups import Group, GroupPool
-from detectors.models import Detector, distill_detector, volume_detector
+from detectors.models import Detector, distill_detector, floor_of, volume_detector
 from detectors.policy import PolicyConfig, decide
 from detectors.prompts import ProfileCache, PromptProfile
 from detectors.records import Alert, RequestEvent
@@ -126,14 +126,12 @@ def check_floors(detectors: Sequence[Detector], policy: PolicyConfig) -> None:
     close one (cap >= ``release_below``).
     """
     for d in detectors:
-        # floors are optional: detectors other than the shipped ones may have none
-        if getattr(d, "min_raw", 0.0) > 0.0:
-            cap = float(getattr(d, "floor_cap", 1.0))
-            if not policy.release_below <= cap < policy.review_at:
-                raise ConfigError(
-                    f"detector {d.name!r}: floor_cap {cap} must be >= policy.release_below"
-                    f" ({policy.release_below}) and < policy.review_at ({policy.review_at})"
-                )
+        min_raw, cap = floor_of(d)
+        if min_raw > 0.0 and not policy.release_below <= cap < policy.review_at:
+            raise ConfigError(
+                f"detector {d.name!r}: floor_cap {cap} must be >= policy.release_below"
+                f" ({policy.release_below}) and < policy.review_at ({policy.review_at})"
+            )
 
 
 def default_detectors() -> list[Detector]:
@@ -290,6 +288,8 @@ class Processor:
         """Score the account, then the other members of any group its scoring convicted."""
         alert = self._score(account_id, state, now)
         alerts = [alert] if alert is not None else []
+        if not self._convicted:
+            return alerts
         swept: set[int] = set()
         while self._convicted:
             group = self._convicted.pop()

@@ -443,6 +443,27 @@ class Worker:
                 counter.inc(new - old)
         self._seen_shared = shared
 
+    def _process(self, ev: RequestEvent) -> bool:
+        """Run one event through the processor and emit its alerts; return whether any."""
+        alerts = self.processor.process(ev)
+        for alert in alerts:
+            if alert.account_id != ev.account_id:
+                self._touched(alert.account_id)  # a group member, swept
+            self._emit(alert)
+        return bool(alerts)
+
+    def _touched(self, account_id: str) -> None:
+        """Mark for the next checkpoint an account that another account's event changed.
+
+        The processor flags a convicted group's members while it handles one member's
+        event (``Processor._sweep``); their states must be saved too, under their own
+        partition, or a restart would restore them with no open episode.
+        """
+        for tp in self.owned:
+            if account_id in self._accounts.get(tp, ()) or account_id in self._dirty.get(tp, ()):
+                self._dirty.setdefault(tp, set()).add(account_id)
+                return
+
     # ----------------------------------------------------------------- checkpoints
 
     def _write_effects(self) -> bool:
@@ -640,27 +661,6 @@ class Worker:
             self.consumer.resume(*tps)
 
     # ----------------------------------------------------------------- rebalances
-
-    def _process(self, ev: RequestEvent) -> bool:
-        """Run one event through the processor and emit its alerts; return whether any."""
-        alerts = self.processor.process(ev)
-        for alert in alerts:
-            if alert.account_id != ev.account_id:
-                self._touched(alert.account_id)  # a group member, swept
-            self._emit(alert)
-        return bool(alerts)
-
-    def _touched(self, account_id: str) -> None:
-        """Mark for the next checkpoint an account that another account's event changed.
-
-        The processor flags a convicted group's members while it handles one member's
-        event (``Processor._sweep``); their states must be saved too, under their own
-        partition, or a restart would restore them with no open episode.
-        """
-        for tp in self.owned:
-            if account_id in self._accounts.get(tp, ()) or account_id in self._dirty.get(tp, ()):
-                self._dirty.setdefault(tp, set()).add(account_id)
-                return
 
     def _restore(self) -> bool:
         """Restore the snapshots of newly assigned partitions, then resume them."""
