@@ -189,6 +189,45 @@ class AccountFeatures:
         self._fine.add(ts, (1.0,))
         _bump(self._hour_hist, int(ts // HOUR) % 24)
 
+    def merge(self, other: AccountFeatures) -> None:
+        """Fold another stream's state into this one, as if its events had come here too.
+
+        Exact for the windowed sums (requests, tokens, shares, active hours), the
+        capability areas seen and the histograms. The order-dependent parts cannot be
+        interleaved after the fact: the inter-arrival moments combine approximately
+        (``DecayedMoments.merge``), the area-switch rate is averaged by events, and the
+        recent areas, recent templates and sorted walks are the fuller stream's.
+        ``other`` is left as it was.
+        """
+        if other.events == 0:
+            return
+        fuller = other.events > self.events
+        total = self.events + other.events
+        self._area_switch = (
+            self._area_switch * self.events + other._area_switch * other.events
+        ) / total
+        self.events = total
+        self.first_ts = min(self.first_ts, other.first_ts)
+        self.last_ts = max(self.last_ts, other.last_ts)
+        if other.created_ts is not None and (
+            self.created_ts is None or other.created_ts < self.created_ts
+        ):
+            self.created_ts = other.created_ts
+        self._hourly.merge(other._hourly)
+        self._fine.merge(other._fine)
+        self._gaps.merge(other._gaps)
+        self._areas.merge(other._areas)
+        _add_hist(self._hour_hist, other._hour_hist)
+        _add_hist(self._area_hist, other._area_hist)
+        if fuller:
+            self._recent_areas = array("b", other._recent_areas)
+            self._area_pos = other._area_pos
+            self._templates = array("Q", other._templates)
+            self._tpl_pos = other._tpl_pos
+            self._walk = array("Q", other._walk)
+            self._walk_pos = other._walk_pos
+            self._last_enum = other._last_enum
+
     def _walk_step(self, template: int, code: int) -> bool:
         """Track slot codes; True when this prompt extends a sorted walk.
 
@@ -255,5 +294,14 @@ def _bump(hist: array[float], index: int) -> None:
     """Add one to ``hist[index]``, halving every bin once the total passes the cap."""
     hist[index] += 1.0
     if sum(hist) >= _HIST_CAP:
+        for i in range(len(hist)):
+            hist[i] *= 0.5
+
+
+def _add_hist(hist: array[float], other: array[float]) -> None:
+    """Add ``other`` into ``hist`` bin by bin, halving every bin while the total passes the cap."""
+    for i, c in enumerate(other):
+        hist[i] += c
+    while sum(hist) >= _HIST_CAP:
         for i in range(len(hist)):
             hist[i] *= 0.5

@@ -92,6 +92,15 @@ class Group:
             self.features = AccountFeatures()
         self.features.update(ev, profile)
 
+    def absorb_pooled(self, other: Group) -> None:
+        """Add the requests ``other`` pooled to this group's (the two are being joined)."""
+        if other.features is None:
+            return
+        if self.features is None:
+            self.features = other.features
+        else:
+            self.features.merge(other.features)
+
     @property
     def pooled(self) -> int:
         """Return how many requests of coordinated members the group pooled."""
@@ -352,8 +361,7 @@ class GroupPool:
         for member in gb.coordinated:
             if len(ga.coordinated) < self.max_group:
                 ga.coordinated[member] = None
-        if gb.pooled > ga.pooled:
-            ga.features = gb.features  # the pooled state cannot be summed: keep the fuller
+        ga.absorb_pooled(gb)
         ga.score, ga.scored_at = None, float("-inf")
 
     def evict_idle(self, now: float, idle_ttl_s: float) -> int:

@@ -66,6 +66,26 @@ class BucketRing:
             sums[base + i] += v
         return True
 
+    def merge(self, other: BucketRing) -> None:
+        """Add ``other``'s buckets (same shape) into this ring; the newer head wins.
+
+        Buckets of ``other`` older than this ring's window after the merge are dropped,
+        as ``add`` would drop them.
+        """
+        if (other.n, other.width, other.metrics) != (self.n, self.width, self.metrics):
+            raise ValueError("cannot merge rings of different shapes")
+        if other._head < 0:
+            return
+        if other._head > self._head:
+            self._advance(other._head)
+        m, theirs, sums = self.metrics, other._sums, self._sums
+        for b in range(max(other._head, self._head) - self.n + 1, other._head + 1):
+            if b <= other._head - other.n:
+                continue
+            base = (b % self.n) * m
+            for i in range(base, base + m):
+                sums[i] += theirs[i]
+
     def total(self, metric: int, now: float) -> float:
         """Sum of ``metric`` over the buckets inside the window ending at ``now``."""
         newest = int(now // self.width)
@@ -116,6 +136,27 @@ class DecayedMoments:
         self.mean += incr
         self.var = (1.0 - a) * (self.var + diff * incr)
 
+    def merge(self, other: DecayedMoments) -> None:
+        """Fold in the moments of another stream's values, read as gaps between events.
+
+        Two streams of events merged into one have shorter gaps: the merged mean is the
+        harmonic combination of the two means (rates add), and the fuller stream's
+        coefficient of variation is kept. An approximation: the order-dependent
+        moments of the interleaved stream cannot be recovered from the two summaries.
+        """
+        if other.count == 0:
+            return
+        if self.count == 0:
+            self.count, self.mean, self.var = other.count, other.mean, other.var
+            return
+        cv = self.cv if self.count >= other.count else other.cv
+        if self.mean > 0.0 and other.mean > 0.0:
+            self.mean = 1.0 / (1.0 / self.mean + 1.0 / other.mean)
+        else:
+            self.mean = 0.0
+        self.var = (cv * self.mean) ** 2
+        self.count += other.count
+
     @property
     def cv(self) -> float:
         """Coefficient of variation (std / mean); 0 when the mean is 0."""
@@ -140,6 +181,12 @@ class LastSeen:
     def touch(self, index: int, ts: float) -> None:
         """Record that category ``index`` was seen at ``ts``."""
         self._ts[index] = max(self._ts[index], ts)
+
+    def merge(self, other: LastSeen) -> None:
+        """Keep, per category, the later of the two last-seen times."""
+        mine = self._ts
+        for i, t in enumerate(other._ts):
+            mine[i] = max(mine[i], t)
 
     def count_since(self, since: float) -> int:
         """Count the categories seen at or after ``since``."""

@@ -68,6 +68,13 @@ class ProcessorConfig:
         group_min_events: ... once the group pooled this many requests ...
         group_min_members: ... from this many of its accounts or more ...
         group_recheck_s: ... rescoring a group at most once per this much event time.
+        group_flags_linked: a group whose verdict passed ``review_at`` also judges its
+            members that are not coordinated (linked into it on narrow keys, but none of
+            their templates counted yet) while their own behaviour cannot be judged yet
+            (fewer than ``min_behaviour_events`` requests): a campaign's new, quiet
+            member is flagged with its group, not hours later when one of its templates
+            comes round again; an account with a history of its own (a person sharing a
+            network block with the campaign) is judged on that, and on coordination.
         learn_every_s: an account teaches the population at most once per this period
             (flagged accounts never do, nor accounts linked into a campaign), which
             bounds how much abuse that is not yet flagged can teach the detectors that
@@ -100,6 +107,7 @@ class ProcessorConfig:
     group_min_events: int = 10
     group_min_members: int = 5
     group_recheck_s: float = 60.0
+    group_flags_linked: bool = True
     learn_every_s: float = 3600.0
     population_warmup_s: float = 3600.0
     evict_every_s: float = 600.0
@@ -299,15 +307,18 @@ class Processor:
         return alerts
 
     def _sweep(self, group: Group, judged: str, now: float) -> list[Alert]:
-        """Score now the coordinated members of a group whose verdict passed ``review_at``.
+        """Score now the members of a group whose verdict passed ``review_at``.
 
         Otherwise each quiet member would be flagged only at its next request, which a
         hydra account sends minutes to hours later, and the edge would let that request
-        through. Members already flagged, not held here (another worker's, or evicted)
-        or scored later than ``now`` are left alone; ``judged`` was just scored.
+        through. The coordinated members are scored, and the others too with
+        ``group_flags_linked`` (``_group`` says which of them the group judges). Members
+        already flagged, not held here (another worker's, or evicted) or scored later
+        than ``now`` are left alone; ``judged`` was just scored.
         """
         alerts = []
-        for member in list(group.coordinated):
+        members = group.members if self.config.group_flags_linked else group.coordinated
+        for member in list(members):
             state = self.store.peek(member)
             if member == judged or state is None or state.episode.open:
                 continue
@@ -377,31 +388,37 @@ class Processor:
                 scores["campaign"] = campaign.score
                 if campaign.score >= review_at:
                     reasons.append(describe(campaign))
-        group = self._group(account_id, now)
+        group = self._group(account_id, own, now)
         if group is not None and group.score is not None:
             scores["campaign"] = max(group.score, scores.get("campaign", 0.0))
             if not related:
                 others = (a for a in group.coordinated if a != account_id)
                 related = tuple(others)[: self.linker.max_related]
             if group.score >= review_at:
-                reasons.append(self._describe_group(group))
+                reasons.append(self._describe_group(group, account_id in group.coordinated))
         suspect_group = group is not None and (group.score or 0.0) >= self.config.campaign_prefilter
         linked = (campaign is not None and bool(campaign.members)) or suspect_group
         return related, reasons, linked
 
-    def _group(self, account_id: str, now: float) -> Group | None:
+    def _group(self, account_id: str, own: float | None, now: float) -> Group | None:
         """Return the account's coordinated group if it may judge the account (rescored when due).
 
         It may when the account is one of the group's coordinated members, and the group
         pooled ``group_min_events`` requests and has ``group_min_members`` coordinated
-        members or more.
+        members or more. A member that is not coordinated is judged by the group's
+        latest verdict (not rescored for it) when ``group_flags_linked``, the verdict
+        passed ``review_at``, and the account has no ``own`` score yet (too few requests
+        to judge its behaviour).
         """
         pool, cfg = self.groups, self.config
         group = pool.group_of(account_id) if pool is not None else None
+        if group is not None and account_id not in group.coordinated:
+            convicted = group.score is not None and group.score >= cfg.policy.review_at
+            follows = cfg.group_flags_linked and convicted and own is None
+            return group if follows else None
         if (
             group is None
             or group.features is None
-            or account_id not in group.coordinated
             or group.pooled < cfg.group_min_events
             or len(group.coordinated) < cfg.group_min_members
         ):
@@ -416,11 +433,16 @@ class Processor:
                 self._convicted.append(group)  # its other members are scored now (_sweep)
         return group
 
-    def _describe_group(self, group: Group) -> str:
+    def _describe_group(self, group: Group, coordinated: bool) -> str:
         """Return the alert reason for a coordinated group judged as one account."""
-        return (
+        who = (
             f"one of {len(group.coordinated)} accounts running the same prompt templates in "
-            f"a linked group of {len(group.members)} ({group.coordinated_share:.0%} of the "
+            if coordinated
+            else f"linked on shared keys to {len(group.coordinated)} accounts running the same"
+            " prompt templates, in "
+        )
+        return (
+            f"{who}a linked group of {len(group.members)} ({group.coordinated_share:.0%} of the "
             f"group's {group.requests:,} requests); their requests pooled as one account "
             f"score {group.score:.4f} on {self.config.pooled_detector}"
         )

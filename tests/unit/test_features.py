@@ -175,3 +175,50 @@ def test_area_switching_and_recent_areas():
     for i in range(16):  # the window keeps the last 16 prompts only
         f.update(_ev(T0 + 20 + i), _profile(area=5))
     assert f.values(T0 + 40)["areas_recent"] == 1
+
+
+def test_merge_sums_windows_and_areas_as_one_stream_would():
+    one, a, b = AccountFeatures(), AccountFeatures(), AccountFeatures()
+    stream = [
+        (a, _ev(T0 + 10, input_tokens=100, output_tokens=300), _profile(area=0, reasoning=1.0)),
+        (b, _ev(T0 + 20, input_tokens=50, output_tokens=100), _profile(area=3)),
+        (a, _ev(T0 + 3600 + 5, input_tokens=10, output_tokens=10), _profile(area=0)),
+        (b, _ev(T0 + 7200, output_tokens=40, account_created_ts=T0 - 86400), _profile(area=5)),
+    ]
+    for part, ev, profile in stream:
+        part.update(ev, profile)
+        one.update(ev, profile)
+    a.merge(b)
+    now = T0 + 7300
+    x, y = a.values(now), one.values(now)
+    for key in (
+        "req_1h",
+        "req_24h",
+        "in_tokens_24h",
+        "out_tokens_24h",
+        "active_hours_24h",
+        "area_count_24h",
+        "reasoning_share",
+        "hour_entropy",
+        "area_entropy",
+        "account_age_days",
+    ):
+        assert x[key] == pytest.approx(y[key]), key
+    assert x["req_24h"] == 4
+    assert x["out_tokens_24h"] == 450
+    assert x["area_count_24h"] == 3  # areas 0, 3 and 5
+    assert x["reasoning_share"] == pytest.approx(1.0 / (4 + 5.0))  # one of 4, prior 5
+    assert x["account_age_days"] == pytest.approx(7300 / 86400 + 1.0)  # created a day before T0
+    assert (a.events, a.first_ts, a.last_ts) == (4, T0 + 10, T0 + 7200)
+    assert b.events == 2  # other left as it was
+
+
+def test_merge_into_empty_takes_the_others_order_dependent_state():
+    a, b = AccountFeatures(), AccountFeatures()
+    for i, tpl in enumerate((11, 12, 11)):
+        b.update(_ev(T0 + i), _profile(area=i, template=tpl))
+    a.merge(b)
+    assert a.values(T0 + 5)["template_diversity"] == pytest.approx(2 / 3)
+    assert a.values(T0 + 5)["areas_recent"] == 3
+    a.merge(AccountFeatures())  # an empty stream changes nothing
+    assert a.events == 3

@@ -86,7 +86,7 @@ def test_a_common_phrasing_used_outside_the_group_is_not_coordinated():
     assert set(group.coordinated) == {"a", "c"}
 
 
-def test_merging_groups_keeps_members_templates_and_the_fuller_pooled_state():
+def test_merging_groups_keeps_members_templates_and_pooled_state():
     d = _Driver(GroupPool(backfill=0))  # no backlog (see the backfill test)
     d.pool.join("a", "b")
     for name in "ab":
@@ -105,6 +105,24 @@ def test_merging_groups_keeps_members_templates_and_the_fuller_pooled_state():
     assert group.pooled == 3
     assert set(group.coordinated) == {"a", "b", "d"}
     assert len(d.pool) == 1
+
+
+def test_joining_two_pooling_groups_sums_what_they_pooled():
+    d = _Driver(GroupPool(backfill=0))
+    d.pool.join("a", "b")
+    d.pool.join("c", "e")
+    d.pool.join("c", "f")  # {c, e, f} is the larger: it absorbs {a, b}
+    for name in "abab":
+        d.send(name, 1)  # {a, b}: 3 pooled (b's first, then a and b)
+    for name in "ce":
+        d.send(name, 2)  # {c, e, f}: 1 pooled (e's)
+    small, large = d.pool.group_of("a"), d.pool.group_of("c")
+    assert (small.pooled, large.pooled) == (3, 1)
+    d.pool.join("a", "c")
+    group = d.pool.group_of("b")
+    assert group is large
+    assert group.pooled == 4  # both groups' pooled requests: the smaller one's too
+    assert group.features.values(d.t)["req_24h"] == 4
 
 
 def test_groups_are_bounded_in_size_and_number_and_evicted_when_idle():

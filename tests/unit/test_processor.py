@@ -405,3 +405,45 @@ def test_a_sweep_that_flags_nobody_ends():
     group = p.groups.group_of("h0")
     assert group is not None and group.score == 1.0  # convicted, again and again
     assert det.scored < 20 * len(hydra)  # each event swept the group at most once
+
+
+def _linked(account, prompts, times):
+    """Requests of an account on the hydra's card (``card-h``) with prompts of its own."""
+    return [
+        RequestEvent(
+            ts=T0 + t, account_id=account, request_id=f"{account}-{i}", prompt=prompts[i],
+            payment_fingerprint="card-h", client_ip="10.8.0.1",
+        )
+        for i, t in enumerate(times)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("flags_linked", [True, False])
+def test_a_convicted_group_flags_new_linked_members_but_not_one_with_a_history(flags_linked):
+    """A member whose templates never counted is flagged with its group while too new to judge."""
+    rng = random.Random(7)
+    own = _own_prompts("part of my ")
+    hydra = _quiet_group("h", ["card-h"], lambda a: HARVEST_PROMPTS[:4], rng)
+    # "q": the operator's newest account, two requests in, none of its templates shared
+    quiet = _linked("q", own[:2], [2000.0, 2500.0])
+    # "b": a person on the same card, whose six requests of its own score 0 on their own
+    busy = _linked("b", own[2:8], [60.0 * i for i in range(6)])
+    cfg = ProcessorConfig(population_warmup_s=0, group_flags_linked=flags_linked)
+    p = Processor(cfg, [_PooledVolumeDetector()])
+    first = {}
+    for ev in sorted(_strangers() + hydra + quiet + busy, key=lambda e: e.ts):
+        for alert in p.process(ev):
+            if alert.flagged:
+                first.setdefault(alert.account_id, alert)
+    group = p.groups.group_of("h0")
+    assert group is not None and group.score == 1.0
+    assert group is p.groups.group_of("q") is p.groups.group_of("b")
+    assert "q" not in group.coordinated and "b" not in group.coordinated
+    assert "b" not in first  # judged on its own six requests (score 0), not the group's
+    if not flags_linked:
+        assert "q" not in first
+        return
+    alert = first["q"]
+    assert alert.detectors == ("campaign",)
+    assert any("linked on shared keys to" in r for r in alert.reasons)
+    assert alert.related_accounts

@@ -71,3 +71,58 @@ def test_normalised_entropy():
     assert normalised_entropy([0.0, 0.0]) == 0.0
     # two of four bins equally: ln 2 / ln 4 = 0.5
     assert normalised_entropy([1.0, 1.0, 0.0, 0.0]) == pytest.approx(math.log(2) / math.log(4))
+
+
+def test_bucket_ring_merge_adds_buckets_inside_the_newer_window():
+    a = BucketRing(4, 10.0, 2)
+    b = BucketRing(4, 10.0, 2)
+    a.add(5.0, (1.0, 10.0))  # bucket 0
+    a.add(25.0, (1.0, 20.0))  # bucket 2
+    b.add(21.0, (2.0, 5.0))  # bucket 2
+    b.add(55.0, (1.0, 1.0))  # bucket 5: b's head is newer, bucket 0..1 leave the window
+    a.merge(b)
+    assert a.total(0, 55.0) == 1.0 + 2.0 + 1.0  # buckets 2 and 5; a's bucket 0 is gone
+    assert a.total(1, 55.0) == 20.0 + 5.0 + 1.0
+    assert a.total(0, 29.0) == 3.0  # the window ending in bucket 2: 2..5 clipped to 2
+    assert b.total(0, 55.0) == 3.0  # other left as it was
+
+
+def test_bucket_ring_merge_drops_the_others_buckets_older_than_this_window():
+    a = BucketRing(3, 10.0, 1)
+    b = BucketRing(3, 10.0, 1)
+    a.add(95.0, (1.0,))  # bucket 9: window 7..9
+    b.add(55.0, (5.0,))  # bucket 5: outside a's window
+    b.add(75.0, (2.0,))  # bucket 7: inside
+    a.merge(b)
+    assert a.total(0, 95.0) == 3.0
+    empty = BucketRing(3, 10.0, 1)
+    empty.merge(b)
+    assert empty.total(0, 75.0) == 7.0
+    with pytest.raises(ValueError, match="shapes"):
+        a.merge(BucketRing(4, 10.0, 1))
+
+
+def test_decayed_moments_merge_adds_rates_and_keeps_the_fuller_cv():
+    a = DecayedMoments(0.5)
+    for x in (10.0, 10.0, 10.0):
+        a.update(x)  # mean 10, cv 0
+    b = DecayedMoments(0.5)
+    b.update(30.0)
+    a.merge(b)
+    assert a.count == 4
+    assert a.mean == pytest.approx(1.0 / (1.0 / 10.0 + 1.0 / 30.0))  # 7.5: rates add
+    assert a.cv == 0.0  # a had more gaps: its cv is kept
+    c = DecayedMoments(0.5)
+    c.merge(b)
+    assert (c.count, c.mean) == (1, 30.0)
+
+
+def test_last_seen_merge_keeps_the_later_time_per_category():
+    a = LastSeen(3)
+    b = LastSeen(3)
+    a.touch(0, 100.0)
+    b.touch(0, 50.0)
+    b.touch(2, 200.0)
+    a.merge(b)
+    assert a.count_since(100.0) == 2  # 0 at 100 (not 50), 2 at 200
+    assert a.count_since(150.0) == 1
