@@ -317,11 +317,15 @@ class Processor:
         than ``now`` are left alone; ``judged`` was just scored.
         """
         alerts = []
-        members = group.members if self.config.group_flags_linked else group.coordinated
+        cfg = self.config
+        members = group.members if cfg.group_flags_linked else group.coordinated
         for member in list(members):
             state = self.store.peek(member)
             if member == judged or state is None or state.episode.open:
                 continue
+            own_history = state.features.events >= cfg.min_behaviour_events
+            if own_history and member not in group.coordinated:
+                continue  # judged on its own behaviour, not the group's (``_group``)
             if state.last_scored > now:
                 continue
             alert = self._score(member, state, now)
@@ -388,7 +392,7 @@ class Processor:
                 scores["campaign"] = campaign.score
                 if campaign.score >= review_at:
                     reasons.append(describe(campaign))
-        group = self._group(account_id, own, now)
+        group = self._group(account_id, own, state.episode.open, now)
         if group is not None and group.score is not None:
             scores["campaign"] = max(group.score, scores.get("campaign", 0.0))
             if not related:
@@ -400,7 +404,7 @@ class Processor:
         linked = (campaign is not None and bool(campaign.members)) or suspect_group
         return related, reasons, linked
 
-    def _group(self, account_id: str, own: float | None, now: float) -> Group | None:
+    def _group(self, account_id: str, own: float | None, flagged: bool, now: float) -> Group | None:
         """Return the account's coordinated group if it may judge the account (rescored when due).
 
         It may when the account is one of the group's coordinated members, and the group
@@ -408,13 +412,14 @@ class Processor:
         members or more. A member that is not coordinated is judged by the group's
         latest verdict (not rescored for it) when ``group_flags_linked``, the verdict
         passed ``review_at``, and the account has no ``own`` score yet (too few requests
-        to judge its behaviour).
+        to judge its behaviour) or is ``flagged`` already (so that the verdict holds it
+        while the group stays convicted, as campaign evidence does).
         """
         pool, cfg = self.groups, self.config
         group = pool.group_of(account_id) if pool is not None else None
         if group is not None and account_id not in group.coordinated:
             convicted = group.score is not None and group.score >= cfg.policy.review_at
-            follows = cfg.group_flags_linked and convicted and own is None
+            follows = cfg.group_flags_linked and convicted and (own is None or flagged)
             return group if follows else None
         if (
             group is None

@@ -424,8 +424,11 @@ def test_a_convicted_group_flags_new_linked_members_but_not_one_with_a_history(f
     rng = random.Random(7)
     own = _own_prompts("part of my ")
     hydra = _quiet_group("h", ["card-h"], lambda a: HARVEST_PROMPTS[:4], rng)
-    # "q": the operator's newest account, two requests in, none of its templates shared
-    quiet = _linked("q", own[:2], [2000.0, 2500.0])
+    # "q": the operator's newest account, two requests in, none of its templates shared;
+    # later, requests of its own: from the 5th its behaviour is judged (score 0), and the
+    # last comes after the policy's cooldown (6 h) would have closed a lapsed episode
+    later = [3 * 3600.0, 4 * 3600.0, 5 * 3600.0, 12 * 3600.0]
+    quiet = _linked("q", own[:2] * 3, [2000.0, 2500.0, *later])
     # "b": a person on the same card, whose six requests of its own score 0 on their own
     busy = _linked("b", own[2:8], [60.0 * i for i in range(6)])
     cfg = ProcessorConfig(population_warmup_s=0, group_flags_linked=flags_linked)
@@ -444,6 +447,8 @@ def test_a_convicted_group_flags_new_linked_members_but_not_one_with_a_history(f
         assert "q" not in first
         return
     alert = first["q"]
+    assert alert.ts < T0 + 3 * 3600  # with its group, not at a request of its own
     assert alert.detectors == ("campaign",)
+    assert p.store.peek("q").episode.open  # held by its convicted group, as it was flagged
     assert any("linked on shared keys to" in r for r in alert.reasons)
     assert alert.related_accounts
