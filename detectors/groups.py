@@ -30,7 +30,8 @@ members, while people write their own prompts.
   requests, without prompts, until it becomes coordinated; a benign account that shares
   a network block with a campaign never becomes coordinated, so it adds nothing), which
   the processor scores as if the group were one account, and whose verdict may flag
-  the coordinated members only.
+  the coordinated members (and, with the processor's ``group_flags_linked``, members
+  too new to be judged on their own behaviour).
 
 Everything is bounded: templates counted overall, accounts in groups, group size,
 templates per group and requests kept per account are capped, least recently active
