@@ -294,8 +294,7 @@ def _bump(hist: array[float], index: int) -> None:
     """Add one to ``hist[index]``, halving every bin once the total passes the cap."""
     hist[index] += 1.0
     if sum(hist) >= _HIST_CAP:
-        for i in range(len(hist)):
-            hist[i] *= 0.5
+        _halve(hist)
 
 
 def _add_hist(hist: array[float], other: array[float]) -> None:
@@ -303,5 +302,10 @@ def _add_hist(hist: array[float], other: array[float]) -> None:
     for i, c in enumerate(other):
         hist[i] += c
     while sum(hist) >= _HIST_CAP:
-        for i in range(len(hist)):
-            hist[i] *= 0.5
+        _halve(hist)
+
+
+def _halve(hist: array[float]) -> None:
+    """Halve every bin of ``hist`` (bounded, recent-weighted histograms)."""
+    for i in range(len(hist)):
+        hist[i] *= 0.5
