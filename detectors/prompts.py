@@ -64,10 +64,15 @@ passes over the UTF-8 bytes and one pass of Python per *lexicon hit*, never per 
    The fingerprint hashes the *skeletons* (sorted scaffolding words) of the leading
    frame segments (up to 4, before the first slot) and the trailing ones (up to 2,
    after the last slot; a trailing segment over 100 bytes is taken as slot), plus the
-   multiple-choice shape. Slot text in the middle (the question, the ticket, the
-   document) never reaches the hash, so fillers of any length, topic or wording share
-   the fingerprint. When no frame is found, the first 32 tokens are hashed instead:
-   then only re-sends of the same prompt (numbers, quotes and code masked) share it.
+   multiple-choice shape. A short segment that demands reasoning (cue strength >= 0.5:
+   "Think step by step.", "Show your full chain of thought.") is frame whatever its
+   words, and in a frame with other fixed text it reads as one slot, ``cot``: operators
+   vary the demand's wording from prompt to prompt around one frame. A frame that is
+   nothing but a demand keeps the demand's words (all but function words). Slot text
+   in the middle (the question, the ticket, the document) never reaches the hash, so
+   fillers of any length, topic or wording share the fingerprint. When no frame is found, the first
+   32 tokens are hashed instead: then only re-sends of the same prompt (numbers,
+   quotes and code masked) share it.
    Fingerprints are CRC-32 (high half) and Adler-32 (low half) of that key: 64 bits,
    deterministic, and cheap enough for the budget (``stable_hash64`` is BLAKE2b).
 7. **Prefix**: the same 64-bit hash of the first 8 tokens.
@@ -429,6 +434,8 @@ _NOUN_CUES: Final[dict[bytes, float]] = {
 _SPECIAL: Final = _b(
     "step steps stepwise chain cot think thinking thought reason reasoning before final"
 ) | frozenset(_NOUN_CUES)
+#: Words without which a segment cannot be a reasoning demand (a cheap gate).
+_REASON_TRIGGERS: Final = _VERBS | _STRONG_OBJECTS | _THROUGH_VERBS | _SPECIAL
 
 
 def _key_phrases(phrases: tuple[str, ...]) -> dict[bytes, tuple[bytes, ...]]:
@@ -785,6 +792,9 @@ _LABEL_TOKENS: Final = 4  # a colon-ended segment with this few words is a label
 _OPTION_LETTERS: Final = _b("a b c d e f g h")
 _SEGMENT_BYTES: Final = 100  # longer segments: judged on their opening; slot at the tail
 _LONG_SEGMENT_BYTES: Final = 64
+_COT_FLAG: Final = b"\x01"  # skeleton prefix of a reasoning demand (never in marked text)
+_COT_STRENGTH: Final = 0.5  # a short segment asking this hard for reasoning is a demand
+_COT_SLOT: Final = b"cot"  # what a demand reads as within a frame of other fixed text
 _SKELETON_CACHE: dict[bytes, bytes | None] = {}
 _SKELETON_CACHE_MAX: Final = 1 << 14
 _MISS: Final = b"\xff"  # cache sentinel (compared by identity; never a skeleton)
@@ -833,13 +843,39 @@ def _classify(seg: bytes, options: bool) -> bytes | None:
     return b" ".join(sorted(scaf)) or b"-"
 
 
+def _demand(seg: bytes, options: bool) -> bytes | None:
+    """Return the flagged skeleton of a short segment that demands reasoning, else None.
+
+    A demand ("Think step by step.", "Show your full chain of thought.") is frame
+    whatever its words; its skeleton (its words less function words, so that a
+    person's "check my essay for typos step by step" stays theirs) carries
+    ``_COT_FLAG`` so that ``_template_key`` can read it as one slot when the frame has
+    other fixed text.
+    """
+    words = seg.split()
+    if (
+        len(seg) > _SEGMENT_BYTES
+        or _REASON_TRIGGERS.isdisjoint(words)
+        or (options and words[0] in _OPTION_LETTERS)
+    ):
+        return None
+    hits = _LEXICON_KEYS.intersection(words)
+    vector = sum(map(_VECTORS.__getitem__, hits)).to_bytes(_VECTOR_BYTES, "little")
+    if _reasoning(seg, vector, seg, False) < _COT_STRENGTH:
+        return None
+    wording = b" ".join(sorted(set(words).difference(_FUNC)))
+    return _COT_FLAG + wording + (b" :" if seg.endswith(_COLON_TAIL) else b"")
+
+
 def _skeleton(seg: bytes, options: bool) -> bytes | None:
     """Classify a segment on a ``_SKELETON_CACHE`` miss, memoising short segments.
 
     Template frames are short and recur; the verdict is not memoised when ``options``
     (lettered options) can change it.
     """
-    skel = _classify(seg, options)
+    skel = _demand(seg, options)
+    if skel is None:
+        skel = _classify(seg, options)
     if not options and len(seg) <= _SEGMENT_BYTES:
         if len(_SKELETON_CACHE) >= _SKELETON_CACHE_MAX:
             _SKELETON_CACHE.clear()
@@ -872,7 +908,8 @@ def _template_key(marked: bytes, tokens: list[bytes], options: bool) -> bytes:
         pos += len(seg) + 1
     else:
         if len(parts) <= _HEAD_SEGMENTS:  # every segment is frame
-            return b" | ".join(head) + b" || "
+            key = b" | ".join(head) + b" || "
+            return _demands_as_slots(key, head, []) if _COT_FLAG in key else key
         stop = pos - 1
     tail: list[bytes] = []
     parts = marked.rsplit(_SEG_END, _TAIL_SEGMENTS)
@@ -897,7 +934,29 @@ def _template_key(marked: bytes, tokens: list[bytes], options: bool) -> bytes:
     if not head and not tail:
         return b"0|" + b" ".join(tokens[:_FALLBACK_TOKENS])
     tail.reverse()
-    return b" | ".join(head) + b" || " + b" | ".join(tail)
+    key = b" | ".join(head) + b" || " + b" | ".join(tail)
+    return _demands_as_slots(key, head, tail) if _COT_FLAG in key else key
+
+
+def _demands_as_slots(key: bytes, head: list[bytes], tail: list[bytes]) -> bytes:
+    """Read the reasoning demands of a frame as one slot when it has other fixed text.
+
+    Operators vary the wording of the demand from prompt to prompt ("Think step by
+    step." / "Show your full chain of thought.") around one fixed frame; the frame is
+    the template. A frame that is nothing but a demand keeps its wording: then the
+    wording is all the template there is.
+    """
+    if all(part.startswith(_COT_FLAG) for part in head + tail):
+        return key.replace(_COT_FLAG, b"")
+    slot = b" | ".join(
+        _COT_SLOT + (b" :" if p.endswith(b" :") else b"") if p.startswith(_COT_FLAG) else p
+        for p in head
+    )
+    slot += b" || " + b" | ".join(
+        _COT_SLOT + (b" :" if p.endswith(b" :") else b"") if p.startswith(_COT_FLAG) else p
+        for p in tail
+    )
+    return slot
 
 
 # --- multiple choice and enumeration -------------------------------------------------------

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from detectors import prompts
 from detectors.exceptions import ConfigError
 from detectors.prompts import (
     AREAS,
@@ -521,6 +522,62 @@ UNRELATED = [
 def test_unrelated_prompts_do_not_share_templates() -> None:
     fps = [analyse_prompt(p).template for p in UNRELATED]
     assert len(set(fps)) == len(fps)
+
+
+def test_a_frame_shares_its_template_whatever_reasoning_demand_fills_it() -> None:
+    # Operators vary the wording of the demand around one fixed frame.
+    demands = [
+        "Think step by step.",
+        "Show your full chain of thought.",
+        "Write out your complete reasoning process.",
+        "Give a detailed step-by-step explanation.",
+    ]
+    tasks = [
+        "What is the integral of x squared from 0 to 3?",
+        "Why does ice float on water?",
+        "Prove that the square root of 2 is irrational.",
+        "How many moles are in 18 grams of water?",
+    ]
+    fps = {
+        analyse_prompt(f"Question: {task}\n\nPlease reason through this carefully. {demand}")
+        for task, demand in zip(tasks, demands, strict=True)
+    }
+    assert len({p.template for p in fps}) == 1
+    # ... and that template is not the frame's without any demand.
+    bare = analyse_prompt(f"Question: {tasks[0]}\n\nPlease reason through this carefully.")
+    assert bare.template not in {p.template for p in fps}
+
+
+def test_a_frame_that_is_only_a_reasoning_demand_keeps_its_wording() -> None:
+    task = "Why does ice float on water?"
+    a = analyse_prompt(f"{task}\n\nThink step by step.")
+    b = analyse_prompt(f"{task}\n\nShow your full chain of thought.")
+    c = analyse_prompt("How do magnets work?\n\nThink step by step.")
+    assert a.template != b.template
+    assert a.template == c.template
+
+
+def test_a_persons_own_request_for_steps_stays_their_own_template() -> None:
+    # "... step by step" at the end of one's own sentence makes it a demand, whose
+    # words (not only the scaffolding ones) are the whole frame.
+    a = analyse_prompt("please check the intro section of my essay for typos step by step")
+    b = analyse_prompt("please check the budget section of my memo for typos step by step")
+    assert a.template != b.template
+
+
+def test_a_demand_is_read_as_one_slot_only_in_a_frame_with_other_fixed_text() -> None:
+    key = b"expert you || \x01step think"
+    assert prompts._demands_as_slots(key, [b"expert you"], [b"\x01step think"]) == (
+        b"expert you || cot"
+    )
+    key = b"\x01justify show : || \x01step think"
+    assert prompts._demands_as_slots(key, [b"\x01justify show :"], [b"\x01step think"]) == (
+        b"justify show : || step think"
+    )
+    key = b"question : | \x01justify show : || "
+    assert prompts._demands_as_slots(key, [b"question :", b"\x01justify show :"], []) == (
+        b"question : | cot : || "
+    )
 
 
 def test_identical_prompts_share_everything() -> None:
