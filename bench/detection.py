@@ -24,7 +24,7 @@ import pickle
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from detectors.records import Alert
@@ -80,11 +80,24 @@ def run_seed(
         processor = Processor(detectors=pickle.loads(warm))  # our own bytes, just made
         processor.mark_warm()
     sink: MemorySink[Alert] = MemorySink()
+    ready = [float("-inf") if warm is not None else float("inf")]
     t = time.perf_counter()
     with open_binary(str(events)) as stream:
-        summary = run_pipeline(read_lines(stream, str(events)), processor, sink)
+        records = read_lines(stream, str(events))
+        if warm is None:
+            records = _noting_readiness(records, processor, ready)
+        summary = run_pipeline(records, processor, sink)
     seconds = time.perf_counter() - t
     result = evaluate(sink.flushed, labels)
+    after_ready = [
+        first.ts - label.attack_start_ts
+        for account_id, label in labels.items()
+        if label.role == "attack"
+        and label.attack_start_ts is not None
+        and label.attack_start_ts >= ready[0]
+        and (first := result.first_flag.get(account_id)) is not None
+    ]
+    attacks = sum(1 for lab in labels.values() if lab.role == "attack")
     campaigns: dict[str, list[bool]] = defaultdict(list)
     for account_id, label in labels.items():
         if label.campaign_id is not None:
@@ -94,12 +107,52 @@ def run_seed(
         "seconds": seconds,
         "campaigns": len(campaigns),
         "campaigns_detected": sum(any(v) for v in campaigns.values()),
+        "ready_ts": ready[0],
+        "started_ts": processor.learning_since,
+        "after_ready": after_ready,
+        "attacks": attacks,
         "campaign_member_recall": (
             sum(sum(v) for v in campaigns.values())
             / max(1, sum(len(v) for v in campaigns.values()))
         ),
     }
     return result, info
+
+
+def _noting_readiness(
+    records: Iterable[tuple[int, bytes]], processor: Processor, ready: list[float]
+) -> Iterator[tuple[int, bytes]]:
+    """Yield ``records``, noting in ``ready[0]`` the event time the processor can first judge.
+
+    That is when its population warm-up is over and every detector is ready; checked
+    between records (each is processed before the next is asked for) until it happens.
+    """
+    it = iter(records)
+    for record in it:
+        yield record
+        if processor.warm and all(d.ready for d in processor.detectors):
+            ready[0] = processor.watermark
+            break
+    yield from it
+
+
+def _ready_after(_r: Evaluation, info: dict[str, object]) -> str:
+    """Minutes of event time from the first event until the detectors could judge."""
+    ready, started = info["ready_ts"], info["started_ts"]
+    assert isinstance(ready, float) and isinstance(started, float)
+    if ready == float("inf"):
+        return "never"
+    return "-" if ready == float("-inf") else _fmt_minutes(ready - started)
+
+
+def _after_ready(_r: Evaluation, info: dict[str, object]) -> str:
+    """Median time to detect of the attacks that started once the detectors could judge."""
+    delays = info["after_ready"]
+    assert isinstance(delays, list)
+    if info["ready_ts"] == float("-inf"):
+        return "-"
+    median = sorted(delays)[len(delays) // 2] if delays else None
+    return f"{_fmt_minutes(median)} (n={len(delays)})"
 
 
 def _kind_median(kind: str) -> Callable[[Evaluation, dict[str, object]], str]:
@@ -171,6 +224,8 @@ def main() -> int:
         ("campaigns detected", lambda r, i: f"{i['campaigns_detected']}/{i['campaigns']}"),
         ("campaign members", lambda r, i: f"{i['campaign_member_recall']:.3f}"),
         ("linkage (flagged)", lambda r, i: f"{r.linkage:.3f}"),
+        ("ready after (min)", _ready_after),
+        ("TTD median, started after", _after_ready),
     ]
     for kind in kinds:
         if all(kind not in r.kinds or r.kinds[kind].role == "attack" for _, r, _ in results):
