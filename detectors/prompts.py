@@ -948,15 +948,13 @@ def _demands_as_slots(key: bytes, head: list[bytes], tail: list[bytes]) -> bytes
     """
     if all(part.startswith(_COT_FLAG) for part in head + tail):
         return key.replace(_COT_FLAG, b"")
-    slot = b" | ".join(
-        _COT_SLOT + (b" :" if p.endswith(b" :") else b"") if p.startswith(_COT_FLAG) else p
-        for p in head
-    )
-    slot += b" || " + b" | ".join(
-        _COT_SLOT + (b" :" if p.endswith(b" :") else b"") if p.startswith(_COT_FLAG) else p
-        for p in tail
-    )
-    return slot
+
+    def slot(part: bytes) -> bytes:
+        if not part.startswith(_COT_FLAG):
+            return part
+        return _COT_SLOT + b" :" if part.endswith(b" :") else _COT_SLOT
+
+    return b" | ".join(map(slot, head)) + b" || " + b" | ".join(map(slot, tail))
 
 
 # --- multiple choice and enumeration -------------------------------------------------------
