@@ -24,7 +24,10 @@ members, while people write their own prompts.
 - bridges between groups of one operator (``reaches_out``, ``shares_script``): the
   processor joins a coordinated member to another group when a template is a script of
   both groups and the member shares with a coordinated member of the other a specific
-  key that is too loose to join them on its own (a network block);
+  key that is too loose to join them on its own (a network block); and, earlier, pairs
+  two accounts of two groups that share such a key and both ran a *rare* template
+  (``pairable``, ``pairs_on``: the two groups hold ``min_concentration`` of its users),
+  making both coordinated (``coordinate``);
 - per group, an ``AccountFeatures`` of every request its coordinated members sent
   (since they joined the group: each grouped account keeps its latest ``backfill``
   requests, without prompts, until it becomes coordinated; a benign account that shares
@@ -294,6 +297,40 @@ class GroupPool:
             min(mine.users, theirs.users) >= 2
             and mine.users + theirs.users >= self.min_concentration * overall
         )
+
+    def pairable(self, account_id: str, template: int) -> bool:
+        """Whether a grouped account's ``template`` is rare enough to pair it across groups.
+
+        Rare: the account's group and one user in another group would hold
+        ``min_concentration`` of the template's users, and someone else ran it.
+        """
+        group = self.group_of(account_id)
+        entry = group.templates.get(template) if group is not None else None
+        if entry is None:
+            return False
+        overall = self._users.get(template, 0)
+        return overall >= 2 and entry.users + 1 >= self.min_concentration * overall
+
+    def pairs_on(self, a: str, b: str, template: int) -> bool:
+        """Whether ``a`` and ``b``, in two groups that both hold ``template``, may pair on it.
+
+        They may when the two groups together hold ``min_concentration`` of the
+        template's users (the caller checks that ``b`` itself ran it).
+        """
+        group_a, group_b = self.group_of(a), self.group_of(b)
+        if group_a is None or group_b is None or group_a is group_b:
+            return False
+        mine, theirs = group_a.templates.get(template), group_b.templates.get(template)
+        if mine is None or theirs is None:
+            return False
+        overall = self._users.get(template, mine.users + theirs.users)
+        return mine.users + theirs.users >= self.min_concentration * overall
+
+    def coordinate(self, account_id: str, now: float) -> None:
+        """Make a grouped account a coordinated member (pooling what it kept)."""
+        group = self.group_of(account_id)
+        if group is not None:
+            self._coordinate(group, account_id, now)
 
     def join(self, a: str, b: str) -> None:
         """Put the linked accounts ``a`` and ``b`` in one group (the larger absorbs the smaller).

@@ -170,6 +170,8 @@ class PromptProfile:
             frame: "explanation of {item}"); 0 if none. Consecutive prompts of one
             template whose codes keep rising walk a sorted list ("abelian group",
             "amortized analysis", ...); three characters keep no prompt text.
+        framed: the template fingerprint hashes a frame; False when the prompt has
+            none and its first tokens are hashed instead (only re-sends share it).
     """
 
     template: int
@@ -182,6 +184,7 @@ class PromptProfile:
     enumeration: int | None
     n_tokens: int
     order: int = 0
+    framed: bool = True
 
 
 def stable_hash64(s: str) -> int:
@@ -787,6 +790,7 @@ def _reasoning(  # noqa: PLR0912 - a flat list of independent cue checks
 _HEAD_SEGMENTS: Final = 4
 _TAIL_SEGMENTS: Final = 2
 _FALLBACK_TOKENS: Final = 32
+_FALLBACK: Final = b"0|"  # opens the key of a prompt without a frame
 _FRAME_SCAFFOLD: Final = 3  # this many distinct scaffolding words make a segment frame
 _LABEL_TOKENS: Final = 4  # a colon-ended segment with this few words is a label
 _OPTION_LETTERS: Final = _b("a b c d e f g h")
@@ -932,7 +936,7 @@ def _template_key(marked: bytes, tokens: list[bytes], options: bool) -> bytes:
             tail.append(skel)
         end = start - 1
     if not head and not tail:
-        return b"0|" + b" ".join(tokens[:_FALLBACK_TOKENS])
+        return _FALLBACK + b" ".join(tokens[:_FALLBACK_TOKENS])
     tail.reverse()
     key = b" | ".join(head) + b" || " + b" | ".join(tail)
     return _demands_as_slots(key, head, tail) if _COT_FLAG in key else key
@@ -1187,6 +1191,7 @@ _NEW_PROFILE: Final = PromptProfile.__new__
     _SET_ENUMERATION,
     _SET_N_TOKENS,
     _SET_ORDER,
+    _SET_FRAMED,
 ) = (
     PromptProfile.__dict__[name].__set__
     for name in (
@@ -1200,6 +1205,7 @@ _NEW_PROFILE: Final = PromptProfile.__new__
         "enumeration",
         "n_tokens",
         "order",
+        "framed",
     )
 )
 
@@ -1271,6 +1277,7 @@ def analyse_prompt(text: str) -> PromptProfile:  # noqa: PLR0915 - one flat hot 
     _SET_ENUMERATION(profile, enumeration)
     _SET_N_TOKENS(profile, n_tokens)
     _SET_ORDER(profile, _order(tokens, sink))
+    _SET_FRAMED(profile, not key.startswith(_FALLBACK))
     return profile
 
 

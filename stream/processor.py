@@ -75,6 +75,13 @@ class ProcessorConfig:
             member is flagged with its group, not hours later when one of its templates
             comes round again; an account with a history of its own (a person sharing a
             network block with the campaign) is judged on that, and on coordination.
+        group_pairs_rare: join two groups when an account of each, sharing a specific
+            anchor key (a network block), runs the same rare framed template (so rare
+            that the two groups hold ``min_concentration`` of its users counting these
+            two), and make both coordinated: a campaign spread over many cards has one
+            or two members per card at first, so no template comes round twice within
+            a card's group for an hour or more. A re-sent phrase without a frame ("try
+            again, shorter") never pairs: people send those too.
         learn_every_s: an account teaches the population at most once per this period
             (flagged accounts never do, nor accounts linked into a campaign), which
             bounds how much abuse that is not yet flagged can teach the detectors that
@@ -108,6 +115,7 @@ class ProcessorConfig:
     group_min_members: int = 5
     group_recheck_s: float = 60.0
     group_flags_linked: bool = True
+    group_pairs_rare: bool = True
     learn_every_s: float = 3600.0
     population_warmup_s: float = 3600.0
     evict_every_s: float = 600.0
@@ -269,10 +277,12 @@ class Processor:
                 groups.join(ev.account_id, other)
         first_use = template is not None and state.links.uses(template) == 1
         groups.observe(ev.account_id, ev, profile, first_use)
-        if first_use and template is not None:
-            self._bridge(ev.account_id, state, template)
+        if first_use and profile is not None and template is not None:
+            self._bridge(ev.account_id, state, profile, ev.ts)
 
-    def _bridge(self, account_id: str, state: AccountState, template: int) -> None:
+    def _bridge(
+        self, account_id: str, state: AccountState, profile: PromptProfile, now: float
+    ) -> None:
         """Join the groups of one operator that narrow keys alone left apart.
 
         A campaign spread over several cards forms one group per card; its members
@@ -283,14 +293,37 @@ class Processor:
         specific anchor key (one weighing ``min_key_weight``) with a coordinated member
         of that other group, joins it. Looked up only while the template is a script of
         the member's group with users outside it, so seldom.
+
+        Before any template is a script, an account (coordinated or not) that first runs
+        a rare framed template (``GroupPool.pairable``) joins the group of an account
+        that shares a specific anchor key with it and ran that template too, when the
+        two groups hold ``min_concentration`` of its users (``GroupPool.pairs_on``); both
+        become coordinated (``group_pairs_rare``).
         """
         groups, linker = self.groups, self.linker
         assert groups is not None and linker is not None  # only called with groups on
-        if not groups.reaches_out(account_id, template):
+        template = profile.template
+        if groups.reaches_out(account_id, template):
+            for other in linker.neighbours(account_id, state.links.keys, linker.min_key_weight):
+                if groups.shares_script(account_id, other, template):
+                    groups.join(account_id, other)
+            return
+        if (
+            not self.config.group_pairs_rare
+            or not profile.framed
+            or not groups.pairable(account_id, template)
+        ):
             return
         for other in linker.neighbours(account_id, state.links.keys, linker.min_key_weight):
-            if groups.shares_script(account_id, other, template):
+            peer = self.store.peek(other)
+            if (
+                peer is not None
+                and peer.links.uses(template)
+                and groups.pairs_on(account_id, other, template)
+            ):
                 groups.join(account_id, other)
+                groups.coordinate(account_id, now)
+                groups.coordinate(other, now)
 
     def _judge(self, account_id: str, state: AccountState, now: float) -> list[Alert]:
         """Score the account, then the other members of any group its scoring convicted."""

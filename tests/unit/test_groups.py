@@ -265,3 +265,35 @@ def test_kept_requests_go_with_a_group_dropped_for_room():
     d.pool.join("e", "f")  # the pool is full: a's group, the least recently active, goes
     assert d.pool.group_of("a") is None
     assert d.pool.kept == 0
+
+
+def test_a_rare_template_pairs_accounts_of_two_groups():
+    d = _Driver(GroupPool())
+    d.pool.join("a", "b")  # one card
+    d.pool.join("c", "e")  # another card
+    d.send("a", 5)
+    assert not d.pool.pairable("a", 5)  # nobody else ran 5
+    d.send("c", 5)
+    assert d.pool.pairable("c", 5)  # 2 users overall, one in c's group
+    assert d.pool.pairs_on("c", "a", 5)
+    assert not d.pool.pairs_on("c", "e", 5)  # the same group
+    assert not d.pool.pairs_on("c", "a", 6)  # nobody ran 6
+    assert not d.pool.pairs_on("c", "stranger", 5)  # in no group
+    for i in range(40):
+        d.send(f"s{i}", 7)  # a common phrasing: 40 strangers use it
+    d.send("a", 7)
+    d.send("c", 7)
+    assert not d.pool.pairable("c", 7)  # 2 of 42 users: under 10 %
+    assert not d.pool.pairs_on("c", "a", 7)
+    for i in range(14):
+        d.send(f"t{i}", 9)
+    d.send("a", 9)
+    d.send("c", 9)  # 16 users: one here and one there would be 12.5 %
+    assert d.pool.pairable("c", 9)
+    group = d.pool.group_of("c")
+    assert group is not None and not group.coordinated
+    d.pool.coordinate("c", d.t)
+    assert list(group.coordinated) == ["c"]
+    assert group.pooled == 3  # what c kept: its requests with 5, 7 and 9
+    d.pool.coordinate("stranger", d.t)  # in no group: nothing happens
+    assert d.pool.group_of("stranger") is None

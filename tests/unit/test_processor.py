@@ -452,3 +452,59 @@ def test_a_convicted_group_flags_new_linked_members_but_not_one_with_a_history(f
     assert p.store.peek("q").episode.open  # held by its convicted group, as it was flagged
     assert any("linked on shared keys to" in r for r in alert.reasons)
     assert alert.related_accounts
+
+
+def _two_cards_on_one_block(shared_prompt):
+    """Two cards of two accounts each on one /24; one account per card sends ``shared_prompt``."""
+    own = _own_prompts("draft of my ")
+    events = [
+        RequestEvent(
+            ts=T0 + a * 10.0, account_id=f"h{a}", request_id=f"h{a}-own", prompt=own[a],
+            payment_fingerprint=f"card-h{a % 2}", client_ip=f"10.9.0.{a}",
+        )
+        for a in range(4)
+    ]  # fmt: skip
+    events += [
+        RequestEvent(
+            ts=T0 + 100.0 + a * 100.0, account_id=f"h{a}", request_id=f"h{a}-shared",
+            prompt=shared_prompt, payment_fingerprint=f"card-h{a % 2}", client_ip=f"10.9.0.{a}",
+        )
+        for a in (0, 1)
+    ]  # fmt: skip
+    return events
+
+
+@pytest.mark.parametrize("pairs_rare", [True, False])
+def test_a_rare_template_run_on_two_cards_of_one_block_joins_them(pairs_rare):
+    """One account on each card runs a template nobody else runs: one operator, one group."""
+    from detectors.prompts import analyse_prompt
+
+    prompt = (
+        "You are a world-class expert in marine biology. Answer the question below in one "
+        "paragraph.\nHow do octopuses change colour so quickly?"
+    )
+    assert analyse_prompt(prompt).framed
+    p = Processor(ProcessorConfig(population_warmup_s=0, group_pairs_rare=pairs_rare), [])
+    for ev in sorted(_strangers() + _two_cards_on_one_block(prompt), key=lambda e: e.ts):
+        p.process(ev)
+    g0, g1 = p.groups.group_of("h0"), p.groups.group_of("h1")
+    assert g0 is not None and g1 is not None
+    assert (g0 is g1) == pairs_rare
+    if pairs_rare:
+        assert sorted(g0.members) == ["h0", "h1", "h2", "h3"]
+        assert sorted(g0.coordinated) == ["h0", "h1"]  # the two that ran it
+    else:
+        assert not g0.coordinated and not g1.coordinated
+
+
+def test_a_re_sent_phrase_without_a_frame_pairs_nobody():
+    """Two people on one block who both send "try again, shorter" are not one operator."""
+    from detectors.prompts import analyse_prompt
+
+    prompt = "hmm that is too long try again but shorter"
+    assert not analyse_prompt(prompt).framed
+    p = Processor(ProcessorConfig(population_warmup_s=0), [])
+    for ev in sorted(_strangers() + _two_cards_on_one_block(prompt), key=lambda e: e.ts):
+        p.process(ev)
+    assert p.groups.group_of("h0") is not p.groups.group_of("h1")
+    assert not p.groups.group_of("h0").coordinated
