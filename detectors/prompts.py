@@ -912,8 +912,7 @@ def _template_key(marked: bytes, tokens: list[bytes], options: bool) -> bytes:
         pos += len(seg) + 1
     else:
         if len(parts) <= _HEAD_SEGMENTS:  # every segment is frame
-            key = b" | ".join(head) + b" || "
-            return _demands_as_slots(key, head, []) if _COT_FLAG in key else key
+            return _frame_key(head, [])
         stop = pos - 1
     tail: list[bytes] = []
     parts = marked.rsplit(_SEG_END, _TAIL_SEGMENTS)
@@ -938,6 +937,11 @@ def _template_key(marked: bytes, tokens: list[bytes], options: bool) -> bytes:
     if not head and not tail:
         return _FALLBACK + b" ".join(tokens[:_FALLBACK_TOKENS])
     tail.reverse()
+    return _frame_key(head, tail)
+
+
+def _frame_key(head: list[bytes], tail: list[bytes]) -> bytes:
+    """Join the leading and trailing frame skeletons into the key, demands read as slots."""
     key = b" | ".join(head) + b" || " + b" | ".join(tail)
     return _demands_as_slots(key, head, tail) if _COT_FLAG in key else key
 
