@@ -209,11 +209,10 @@ class GroupPool:
                 group.templates.move_to_end(template)
                 if first_use and entry.first != account_id:
                     entry.users += 1
-                overall = self._users.get(template, entry.users)
                 if (
                     account_id not in coordinated
                     and entry.users >= 2
-                    and entry.users >= self.min_concentration * overall
+                    and self._concentrated(entry.users, template)
                 ):
                     self._coordinate(group, account_id, ev.ts)
                     first = entry.first
@@ -286,17 +285,10 @@ class GroupPool:
         together the two groups hold ``min_concentration`` of the template's users (a
         common phrasing that turns up in two offices' groups is nobody's script).
         """
-        group_a, group_b = self.group_of(a), self.group_of(b)
-        if group_a is None or group_b is None or group_a is group_b:
+        users = self._joint_users(a, b, template)
+        if users is None or b not in self._groups[self._find(b)].coordinated:
             return False
-        mine, theirs = group_a.templates.get(template), group_b.templates.get(template)
-        if mine is None or theirs is None or b not in group_b.coordinated:
-            return False
-        overall = self._users.get(template, mine.users + theirs.users)
-        return (
-            min(mine.users, theirs.users) >= 2
-            and mine.users + theirs.users >= self.min_concentration * overall
-        )
+        return min(users) >= 2 and self._concentrated(sum(users), template)
 
     def pairable(self, account_id: str, template: int) -> bool:
         """Whether a grouped account's ``template`` is rare enough to pair it across groups.
@@ -308,8 +300,7 @@ class GroupPool:
         entry = group.templates.get(template) if group is not None else None
         if entry is None:
             return False
-        overall = self._users.get(template, 0)
-        return overall >= 2 and entry.users + 1 >= self.min_concentration * overall
+        return self._users.get(template, 0) >= 2 and self._concentrated(entry.users + 1, template)
 
     def pairs_on(self, a: str, b: str, template: int) -> bool:
         """Whether ``a`` and ``b``, in two groups that both hold ``template``, may pair on it.
@@ -317,14 +308,29 @@ class GroupPool:
         They may when the two groups together hold ``min_concentration`` of the
         template's users (the caller checks that ``b`` itself ran it).
         """
+        users = self._joint_users(a, b, template)
+        return users is not None and self._concentrated(sum(users), template)
+
+    def _joint_users(self, a: str, b: str, template: int) -> tuple[int, int] | None:
+        """Return the users of ``template`` in ``a``'s group and in ``b``'s, two groups.
+
+        None when either account is in no group, both are in one, or either group does
+        not hold the template.
+        """
         group_a, group_b = self.group_of(a), self.group_of(b)
         if group_a is None or group_b is None or group_a is group_b:
-            return False
+            return None
         mine, theirs = group_a.templates.get(template), group_b.templates.get(template)
         if mine is None or theirs is None:
-            return False
-        overall = self._users.get(template, mine.users + theirs.users)
-        return mine.users + theirs.users >= self.min_concentration * overall
+            return None
+        return mine.users, theirs.users
+
+    def _concentrated(self, users: int, template: int) -> bool:
+        """Whether ``users`` of ``template`` are ``min_concentration`` of all its users.
+
+        A template no longer counted overall counts ``users`` as all of them.
+        """
+        return users >= self.min_concentration * self._users.get(template, users)
 
     def coordinate(self, account_id: str, now: float) -> None:
         """Make a grouped account a coordinated member (pooling what it kept)."""
