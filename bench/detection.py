@@ -97,7 +97,6 @@ def run_seed(
         and label.attack_start_ts >= ready[0]
         and (first := result.first_flag.get(account_id)) is not None
     ]
-    attacks = sum(1 for lab in labels.values() if lab.role == "attack")
     campaigns: dict[str, list[bool]] = defaultdict(list)
     for account_id, label in labels.items():
         if label.campaign_id is not None:
@@ -110,7 +109,6 @@ def run_seed(
         "ready_ts": ready[0],
         "started_ts": processor.learning_since,
         "after_ready": after_ready,
-        "attacks": attacks,
         "campaign_member_recall": (
             sum(sum(v) for v in campaigns.values())
             / max(1, sum(len(v) for v in campaigns.values()))
