@@ -336,6 +336,11 @@ class _Floored:
         self.min_raw = min_raw
         self.floor_cap = floor_cap
         self._ready = False
+        # Vectors learned before the population reached ``min_population``, by key (one
+        # of their own, \x01 and a number, for vectors without); ``None`` once calibrating
+        # (see ``learn_one``).
+        self._pending: dict[str, Mapping[str, float]] | None = {}
+        self._anonymous = 0
 
     def raw_score(self, x: Mapping[str, float]) -> float:
         """Return the uncalibrated score of ``x``."""
@@ -344,6 +349,47 @@ class _Floored:
     def forget(self, key: str) -> None:
         """Drop ``key``'s features from the peer reference."""
         raise NotImplementedError
+
+    def _population_size(self) -> int:
+        """Return how many accounts the peer reference holds."""
+        raise NotImplementedError
+
+    def _learn_peer(self, x: Mapping[str, float], key: str | None) -> None:
+        """Add ``x`` to the peer reference (replacing ``key``'s earlier vector)."""
+        raise NotImplementedError
+
+    def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
+        """Learn ``x`` as one more peer, and its raw score as calibration history.
+
+        Until the population holds ``min_population`` accounts, the vectors are kept
+        (at most that many) and only then scored, all against that population, into the
+        calibration history: the detector is ready with its first ``min_population``
+        accounts, and no raw score in the history was taken against a thinner population
+        (against a handful of peers, every account is far out). Once ready, a vector
+        past the floor is not learned, and ``key``'s earlier one is retracted
+        (``suspect``).
+        """
+        pending = self._pending
+        if pending is None:
+            raw = self.raw_score(x)
+            if self._refuses(raw, key):
+                return
+            self.calibrator.learn_one(raw, key)
+            self._learn_peer(x, key)
+            return
+        self._learn_peer(x, key)
+        if key is None:
+            self._anonymous += 1
+        pending[key if key is not None else f"\x01{self._anonymous}"] = dict(x)
+        if self._population_size() >= self.min_population:
+            self._pending = None
+            for k, v in pending.items():
+                self.calibrator.learn_one(self.raw_score(v), None if k.startswith("\x01") else k)
+
+    def _drop_pending(self, key: str) -> None:
+        """Drop ``key``'s kept vector, if the calibration has not started yet."""
+        if self._pending is not None:
+            self._pending.pop(key, None)
 
     def _refuses(self, raw: float, key: str | None) -> bool:
         """Whether not to learn a vector scoring ``raw``; if so, retract ``key``'s earlier one.
@@ -410,7 +456,7 @@ class RobustPeerDetector(_Floored):
         top: int = 1,
         damp: Sequence[str] = (),
         window: int = 2048,
-        min_population: int = 200,
+        min_population: int = 100,
         z_reason: float = 3.0,
         z_cap: float = 8.0,
         min_raw: float = 0.0,
@@ -451,22 +497,16 @@ class RobustPeerDetector(_Floored):
             raw *= 1.0 - min(max(x.get(d, 0.0), 0.0), 1.0)
         return raw
 
-    def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
-        """Learn ``x`` as one more peer, and its raw score as calibration history.
+    def _population_size(self) -> int:
+        return len(self.population)
 
-        Once ready, a vector past the floor is not learned, and ``key``'s earlier one is
-        retracted (see ``suspect``).
-        """
-        if len(self.population) >= self.min_population // 2:
-            raw = self.raw_score(x)
-            if self._refuses(raw, key):
-                return
-            self.calibrator.learn_one(raw, key)
+    def _learn_peer(self, x: Mapping[str, float], key: str | None) -> None:
         self.population.learn_one(x, key)
 
     def forget(self, key: str) -> None:
         """Drop ``key``'s features from the population; keep its raw score in calibration."""
         self.population.forget(key)
+        self._drop_pending(key)
 
     def explain(self, x: Mapping[str, float]) -> list[str]:
         """Name each feature whose deviation passes ``z_reason``, with the peers' p99.9."""
@@ -508,7 +548,7 @@ class ConjunctiveDetector(_Floored):
         name: str,
         parts: Sequence[RobustPeerDetector],
         weights: Sequence[float] | None = None,
-        min_population: int = 200,
+        min_population: int = 100,
         window: int = 4096,
         min_raw: float = 0.0,
         floor_cap: float = 0.99,
@@ -532,17 +572,10 @@ class ConjunctiveDetector(_Floored):
             product *= math.pow(part.raw_score(x), exponent)
         return product
 
-    def learn_one(self, x: Mapping[str, float], key: str | None = None) -> None:
-        """Learn ``x`` as one more peer in every part, and its raw score as history.
+    def _population_size(self) -> int:
+        return min(len(p.population) for p in self.parts)
 
-        Once ready, a vector past the floor is not learned, and ``key``'s earlier one is
-        retracted (see ``suspect``).
-        """
-        if min(len(p.population) for p in self.parts) >= self.min_population // 2:
-            raw = self.raw_score(x)
-            if self._refuses(raw, key):
-                return
-            self.calibrator.learn_one(raw, key)
+    def _learn_peer(self, x: Mapping[str, float], key: str | None) -> None:
         for part in self.parts:
             part.population.learn_one(x, key)
 
@@ -550,13 +583,14 @@ class ConjunctiveDetector(_Floored):
         """Drop ``key``'s features from the populations; keep its raw score in calibration."""
         for part in self.parts:
             part.population.forget(key)
+        self._drop_pending(key)
 
     def explain(self, x: Mapping[str, float]) -> list[str]:
         """Return the parts' reasons, in part order."""
         return [r for part in self.parts for r in part.explain(x)]
 
 
-def volume_detector(window: int = 2048, min_population: int = 200) -> RobustPeerDetector:
+def volume_detector(window: int = 2048, min_population: int = 100) -> RobustPeerDetector:
     """Build the ``volume`` detector: request and token volume far above peers."""
     return RobustPeerDetector(
         "volume",
@@ -572,7 +606,7 @@ def volume_detector(window: int = 2048, min_population: int = 200) -> RobustPeer
     )
 
 
-def coverage_detector(window: int = 2048, min_population: int = 200) -> RobustPeerDetector:
+def coverage_detector(window: int = 2048, min_population: int = 100) -> RobustPeerDetector:
     """Build the ``coverage`` detector: systematic sweeps across capability areas.
 
     Breadth (how many capability areas, how evenly, how often consecutive prompts
@@ -597,7 +631,7 @@ def coverage_detector(window: int = 2048, min_population: int = 200) -> RobustPe
     )
 
 
-def harvest_detector(window: int = 2048, min_population: int = 200) -> RobustPeerDetector:
+def harvest_detector(window: int = 2048, min_population: int = 100) -> RobustPeerDetector:
     """Build the ``harvest`` detector: answers harvested for training data.
 
     Demands for step-by-step reasoning or full chains of thought, long outputs, and
@@ -618,7 +652,7 @@ def harvest_detector(window: int = 2048, min_population: int = 200) -> RobustPee
 
 
 def distill_detector(
-    window: int = 2048, min_population: int = 200, min_raw: float = 2.5
+    window: int = 2048, min_population: int = 100, min_raw: float = 2.5
 ) -> ConjunctiveDetector:
     """Build the ``distill`` detector: a systematic sweep *and* harvested answers at once.
 

@@ -29,7 +29,7 @@ import redis
 from detectors.models import Detector, floor_of
 from stream.exceptions import SnapshotError
 
-_VERSION = 3  # 3: detectors carry a raw-score floor (min_raw, floor_cap)
+_VERSION = 4  # 3: detectors carry a raw-score floor; 4: and keep early vectors (_pending)
 
 
 class ModelSnapshot(NamedTuple):

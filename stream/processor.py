@@ -117,7 +117,7 @@ class ProcessorConfig:
     group_flags_linked: bool = True
     group_pairs_rare: bool = True
     learn_every_s: float = 3600.0
-    population_warmup_s: float = 3600.0
+    population_warmup_s: float = 1800.0
     evict_every_s: float = 600.0
     prompt_cache: int = 4096
     policy: PolicyConfig = field(default_factory=PolicyConfig)

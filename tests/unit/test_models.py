@@ -300,7 +300,6 @@ def test_a_campaign_of_many_accounts_cannot_calibrate_itself_as_normal(floor):
     for key, x in accounts:
         det.learn_one(x, key=key)
     assert det.ready
-    assert sorted(det.score_one(x) for x in _sweeps(16, 20))[10] < REVIEW_AT  # contaminated
     for key, x in accounts:  # accounts teach again later, as the processor has them do hourly
         det.learn_one(x, key=key)
     fresh = [det.score_one(x) for x in _sweeps(16, 20)]
@@ -334,6 +333,39 @@ def test_readiness_latches_when_retraction_shrinks_the_history():
         det.learn_one(x, key=f"t{i}")
     assert len(det.calibrator) < det.min_population
     assert det.ready
+
+
+@pytest.mark.parametrize("make", [volume_detector, distill_detector])
+def test_the_first_accounts_are_calibrated_against_the_population_they_make(make):
+    """Ready with ``min_population`` accounts, their raw scores taken against all of them."""
+    det = make(window=512, min_population=50)
+    xs = list(_population(21, 50))
+    for i, x in enumerate(xs[:49]):
+        det.learn_one(x, key=f"a{i}")
+    assert not det.ready
+    assert len(det.calibrator) == 0
+    det.learn_one(xs[49])  # the 50th account (no key) completes the population
+    assert det.ready
+    assert det.calibrator._history.data == sorted(det.raw_score(x) for x in xs)
+
+
+def test_an_account_forgotten_before_calibration_leaves_no_raw_score():
+    det = volume_detector(window=512, min_population=50)
+    xs = list(_population(22, 60))
+    for i, x in enumerate(xs[:30]):
+        det.learn_one(x, key=f"a{i}")
+    for i in range(5):
+        det.forget(f"a{i}")  # flagged: unlearned
+    det.learn_one(xs[5], key="a6")  # a re-taught account counts once
+    for i, x in enumerate(xs[30:54]):
+        det.learn_one(x, key=f"b{i}")
+    assert not det.ready  # 25 + 24 accounts
+    det.learn_one(xs[54], key="b24")
+    assert det.ready
+    kept = [x for x in xs[5:30] if x is not xs[6]] + [xs[5]] + xs[30:55]
+    assert len(det.calibrator) == 50
+    assert det.calibrator._history.data == sorted(det.raw_score(x) for x in kept)
+    assert not {f"a{i}" for i in range(5)} & set(det.calibrator._history._latest)
 
 
 def test_floor_settings_are_checked():
