@@ -316,7 +316,8 @@ def suspect(raw: float, min_raw: float) -> bool:
 class _Floored:
     """Readiness, floored calibrated scoring and refusing suspects, shared by the detectors below.
 
-    A subclass sets ``calibrator`` and defines ``raw_score`` and ``forget``.
+    A subclass sets ``calibrator`` and defines ``raw_score``, ``forget`` (which calls
+    ``_drop_pending``), ``_population_size`` and ``_learn_peer``.
 
     Args:
         min_population: learned vectors needed before the detector is ready.
