@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from detectors.records import Alert
-from stream.evaluate import Evaluation, evaluate
+from stream.evaluate import Evaluation, evaluate, quantile
 from stream.pipeline import run_pipeline
 from stream.processor import Processor
 from stream.simulate import SimConfig, load_labels, write_simulation
@@ -149,8 +149,7 @@ def _after_ready(_r: Evaluation, info: dict[str, object]) -> str:
     assert isinstance(delays, list)
     if info["ready_ts"] == float("-inf"):
         return "-"
-    median = sorted(delays)[len(delays) // 2] if delays else None
-    return f"{_fmt_minutes(median)} (n={len(delays)})"
+    return f"{_fmt_minutes(quantile(delays, 0.5))} (n={len(delays)})"
 
 
 def _kind_median(kind: str) -> Callable[[Evaluation, dict[str, object]], str]:

@@ -54,7 +54,7 @@ class KindResult:
 
     def delay_quantile(self, q: float) -> float | None:
         """Return the ``q`` quantile of this kind's time-to-detect (seconds), None if none."""
-        return _quantile(self.delays, q)
+        return quantile(self.delays, q)
 
 
 @dataclass(slots=True)
@@ -95,10 +95,10 @@ class Evaluation:
 
     def delay_quantile(self, q: float) -> float | None:
         """Return the ``q`` quantile of time-to-detect (seconds), None if nothing detected."""
-        return _quantile(self.detect_delays, q)
+        return quantile(self.detect_delays, q)
 
 
-def _quantile(values: list[float], q: float) -> float | None:
+def quantile(values: list[float], q: float) -> float | None:
     """Return the ``q`` quantile of ``values``: ``sorted(values)[int(q * n)]`` (None if empty)."""
     if not values:
         return None
